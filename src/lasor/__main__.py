@@ -1,0 +1,3 @@
+from lasor.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Writing (and reading back) meshes, parameters and pictures."""

@@ -1,0 +1,183 @@
+"""LASOR's data engine: occlusion-aware synthetic proxies from a bank of posed bodies.
+
+One call to ``make_batch`` turns bank bodies into training samples:
+
+1. a panoramic camera (any yaw, pitch/roll, distance) and a detector-like square crop;
+2. occlusion as in LASOR: (a) another person from the bank placed beside the target, in front or
+   behind, resolved by a z-buffer; (b) random objects in front; (c) truncation by the crop border;
+   (d) self-occlusion: joints hidden behind the body itself (depth test);
+3. per-joint visibility, the occluded fraction of the body and occlusion flags;
+4. front-end noise (``lasor.synth.noise``) on the observation only;
+5. the network input through ``lasor.synth.proxy.encode_proxy`` — the same encoder as prediction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from lasor.render.rasterize import rasterize
+from lasor.synth import noise as noise_mod
+from lasor.synth.bank import BodyBank
+from lasor.synth.cameras import CameraConfig, jittered_crops, project, sample_views
+from lasor.synth.occluders import random_object_mask
+from lasor.synth.proxy import CROP_SCALE, encode_proxy
+
+OCC_OBJECT = 1
+OCC_PERSON = 2
+OCC_TRUNCATION = 4
+
+
+@dataclass
+class SynthConfig:
+    """Settings of the data engine."""
+
+    res: int = 64
+    occlusion: bool = True  # master switch for (a), (b), (c) (for the ablation)
+    p_person: float = 0.3
+    p_object: float = 0.4
+    p_truncation: float = 0.15
+    max_objects: int = 2
+    noise: bool = True
+    vis_tolerance: float = 0.12  # metres behind the visible surface before a joint is hidden
+    sigma: float | None = None  # heatmap std in pixels (default res / 32)
+    camera: CameraConfig = field(default_factory=CameraConfig)
+    noise_cfg: noise_mod.NoiseConfig = field(default_factory=noise_mod.NoiseConfig)
+
+
+def _screen(points_cam: np.ndarray, crops: np.ndarray, res: int) -> np.ndarray:
+    """(B, N, 3) camera points -> (B, N, 3) crop pixels (u, v) and depth z."""
+    xy, z = project(points_cam)
+    uv = (xy - (crops[:, None, :2] - crops[:, None, 2:3] / 2)) * (res / crops[:, None, 2:3])
+    return np.concatenate([uv, z[..., None]], axis=-1)
+
+
+def make_batch(
+    bank: BodyBank, batch_size: int, cfg: SynthConfig, rng: np.random.Generator
+) -> dict[str, torch.Tensor]:
+    """Generate one batch of synthetic samples.
+
+    Returns:
+        dict of tensors: ``proxy (B, 18, R, R)``; targets ``global_orient (B, 3, 3)`` (camera
+        frame), ``body_pose (B, P, 3, 3)``, ``shape (B, S)``, ``joints2d (B, 17, 2)`` (crop ndc
+        [-1, 1]), ``joints2d_vis (B, 17)`` (1 where the joint lies in the crop: synthetic 2D
+        targets are exact even when occluded), ``silhouette (B, R, R)`` (the target's full
+        silhouette); bookkeeping ``joints_visible (B, 17)`` (not occluded by anything, incl.
+        itself), ``self_occluded (B, 17)``, ``occluded_fraction (B,)``, ``occlusion (B,)`` flags.
+    """
+    r = cfg.res
+    b = batch_size
+    idx = rng.integers(0, len(bank), b)
+    verts_body = bank.vertices[idx].astype(np.float32)  # (B, V, 3)
+    kp_body = bank.keypoints[idx]
+    views = sample_views(b, cfg.camera, rng)
+    rot = views["rotation"].astype(np.float32)
+    trans = np.zeros((b, 3), np.float32)
+    trans[:, 2] = views["distance"]
+    verts = verts_body @ rot.transpose(0, 2, 1) + trans[:, None]
+    kps = kp_body @ rot.transpose(0, 2, 1) + trans[:, None]
+    xy, _ = project(verts)
+    crops = jittered_crops(xy, cfg.camera, rng, CROP_SCALE)
+    flags = np.zeros(b, np.int64)
+    if cfg.occlusion:
+        trunc = rng.random(b) < cfg.p_truncation
+        # shift the crop so part of the body leaves the frame
+        shift = rng.uniform(0.25, 0.5, (b, 2)) * rng.choice([-1, 1], (b, 2))
+        shift *= rng.random((b, 2)) < 0.6
+        crops[trunc, :2] += shift[trunc] * crops[trunc, 2:3]
+    faces = bank.faces
+    scr = _screen(verts, crops, r)
+    kp_scr = _screen(kps, crops, r)
+    full = rasterize(scr, faces, r, perspective=True)
+    sil_full = full.silhouette.numpy()
+    visible = sil_full.copy()
+    zbuf = full.depth.numpy().copy()
+    occluder_id = np.zeros((b, r, r), np.int8)  # 0 none, 1 person in front, 2 object
+
+    if cfg.occlusion:
+        persons = np.flatnonzero(rng.random(b) < cfg.p_person)
+        if len(persons):
+            _add_people(bank, persons, verts, rot, trans, crops, cfg, rng, zbuf, occluder_id, r)
+            flags[persons] |= OCC_PERSON
+        for i in range(b):
+            if rng.random() < cfg.p_object:
+                k = int(rng.integers(1, cfg.max_objects + 1))
+                for _ in range(k):
+                    centre = kp_scr[i, rng.integers(17), :2]
+                    occluder_id[i][random_object_mask(r, centre, rng)] = 2
+                flags[i] |= OCC_OBJECT
+    visible &= occluder_id == 0
+    n_full = sil_full.reshape(b, -1).sum(1)
+    # truncation: the fraction of the body outside the crop counts as occluded
+    inside = _inside(scr[..., :2], r)
+    trunc_frac = 1.0 - inside.mean(axis=1)
+    flags[trunc_frac > 0.02] |= OCC_TRUNCATION
+    occ_in_crop = 1.0 - visible.reshape(b, -1).sum(1) / np.maximum(n_full, 1)
+    occluded_fraction = np.clip(1.0 - (1.0 - occ_in_crop) * (1.0 - trunc_frac), 0.0, 1.0)
+
+    # joint visibility: in the crop, not under an occluder, not behind the body itself
+    in_crop = _inside(kp_scr[..., :2], r)
+    col = np.clip(np.floor(kp_scr[..., 0]).astype(int), 0, r - 1)
+    row = np.clip(np.floor(kp_scr[..., 1]).astype(int), 0, r - 1)
+    bi = np.arange(b)[:, None]
+    under_occluder = occluder_id[bi, row, col] > 0
+    z_self = full.depth.numpy()[bi, row, col]
+    self_occ = in_crop & (kp_scr[..., 2] > z_self + cfg.vis_tolerance)
+    joints_visible = in_crop & ~under_occluder & ~self_occ
+
+    obs_sil = np.empty((b, r, r), np.float32)
+    obs_j = np.empty((b, 17, 2), np.float32)
+    obs_c = np.empty((b, 17), np.float32)
+    for i in range(b):
+        conf = (in_crop[i] & ~under_occluder[i]).astype(np.float32)
+        j = kp_scr[i, :, :2].astype(np.float32)
+        s = visible[i]
+        if cfg.noise:
+            j, conf = noise_mod.corrupt_joints(j, conf, self_occ[i], r, cfg.noise_cfg, rng)
+            s = noise_mod.corrupt_silhouette(s, kp_scr[i, :, :2], r, cfg.noise_cfg, rng)
+        obs_sil[i], obs_j[i], obs_c[i] = s, j, conf
+    proxy = encode_proxy(obs_sil, obs_j, obs_c, sigma=cfg.sigma)
+    go_cam = rot @ bank.global_orient[idx]
+    return {
+        "proxy": proxy,
+        "global_orient": torch.from_numpy(go_cam.astype(np.float32)),
+        "body_pose": torch.from_numpy(bank.body_pose[idx]),
+        "shape": torch.from_numpy(bank.shape[idx]),
+        "joints2d": torch.from_numpy((kp_scr[..., :2] / r * 2 - 1).astype(np.float32)),
+        "joints2d_vis": torch.from_numpy(in_crop.astype(np.float32)),
+        "silhouette": torch.from_numpy(sil_full.astype(np.float32)),
+        "joints_visible": torch.from_numpy(joints_visible),
+        "self_occluded": torch.from_numpy(self_occ),
+        "occluded_fraction": torch.from_numpy(occluded_fraction.astype(np.float32)),
+        "occlusion": torch.from_numpy(flags),
+    }
+
+
+def _inside(uv: np.ndarray, r: int) -> np.ndarray:
+    return (uv[..., 0] >= 0) & (uv[..., 0] < r) & (uv[..., 1] >= 0) & (uv[..., 1] < r)
+
+
+def _add_people(bank, persons, verts, rot, trans, crops, cfg, rng, zbuf, occluder_id, r) -> None:
+    """Place another bank body beside each selected target; mark where it is in front."""
+    n = len(persons)
+    other = bank.vertices[rng.integers(0, len(bank), n)].astype(np.float32)
+    yaw = rng.uniform(-np.pi, np.pi, n)
+    c, s = np.cos(yaw), np.sin(yaw)
+    ry = np.zeros((n, 3, 3), np.float32)
+    ry[:, 0, 0], ry[:, 0, 2], ry[:, 1, 1], ry[:, 2, 0], ry[:, 2, 2] = c, s, 1, -s, c
+    # offset in the camera frame: sideways so the bodies overlap in the image, in front or behind
+    lateral = rng.uniform(0.25, 0.8, n) * rng.choice([-1, 1], n)
+    depth = rng.uniform(-1.2, 1.5, n)
+    depth = np.where(np.abs(depth) < 0.4, np.sign(depth + 1e-6) * 0.4, depth)
+    offset = np.stack([lateral, rng.normal(0, 0.1, n), depth], axis=1).astype(np.float32)
+    cam = other @ (rot[persons] @ ry).transpose(0, 2, 1) + (trans[persons] + offset)[:, None]
+    cam[..., 2] = np.maximum(cam[..., 2], 0.3)  # keep the occluder in front of the camera
+    scr = _screen(cam, crops[persons], r)
+    frag = rasterize(scr, bank.faces, r, perspective=True)
+    d = frag.depth.numpy()
+    front = d < zbuf[persons]
+    for k, i in enumerate(persons):
+        occluder_id[i][front[k]] = 1
+        zbuf[i] = np.minimum(zbuf[i], d[k])
