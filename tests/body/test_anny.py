@@ -181,3 +181,21 @@ def test_import_is_light():
         check=True,
     )
     assert mods.stdout.strip() == "False"
+
+
+def test_bone_transforms_map_rest_joints_to_posed(small):
+    rot = _rand_pose(2, 19, seed=9)
+    shape = torch.rand(2, 6, generator=torch.Generator().manual_seed(10))
+    posed = small(rot[:, 0], rot[:, 1:], shape)
+    # the unposed template's joints, pelvis at the origin, in the body frame
+    with torch.no_grad():
+        heads = small.anny(phenotype_kwargs=shape)["rest_bone_heads"]
+    heads = (heads - heads[:, :1]) @ small.to_body.T
+    rest_joints = heads[:, small.joint_index]
+    t = posed.bone_transforms
+    mapped = (t[..., :3, :3] @ rest_joints[..., None])[..., 0] + t[..., :3, 3]
+    assert torch.allclose(mapped, posed.joints, atol=1e-4)
+    # default shape: the identity pose is the template, its transforms are identities
+    eye = torch.eye(3)
+    rest = small(eye[None], eye.expand(1, 19, 3, 3), small.shape_default[None])
+    assert torch.allclose(rest.bone_transforms, torch.eye(4).expand(1, 20, 4, 4), atol=1e-5)

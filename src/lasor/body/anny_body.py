@@ -148,7 +148,11 @@ class AnnyBody(BodyModel):
         poses = out["bone_poses"]  # (B, NB, 4, 4) Anny frame
         heads = poses[..., :3, 3] @ c.T  # (B, NB, 3)
         rest = out["rest_bone_poses"].expand(b, -1, -1, -1)
-        transforms = poses @ torch.linalg.inv(rest)  # rest -> posed, Anny frame
+        transforms = poses @ torch.linalg.inv(rest)  # un-centred rest -> posed, Anny frame
+        # make them act on the rest body with its pelvis at the origin (as BodyOutput promises)
+        shift = torch.eye(4, dtype=dtype, device=go.device).repeat(b, 1, 1)
+        shift[:, :3, 3] = rest[:, 0, :3, 3]
+        transforms = transforms @ shift[:, None]
         c4 = torch.eye(4, dtype=dtype, device=go.device)
         c4[:3, :3] = c
         transforms = c4 @ transforms @ c4.T

@@ -34,8 +34,11 @@ class BodyOutput:
             wrists, hips, knees, ankles) regressed from the vertices.
         joints_h36m: (B, 17, 3) evaluation joints in the Human3.6M 17-joint order
             (see ``lasor.body.joints.H36M_JOINTS``).
-        bone_transforms: (B, J, 4, 4) rigid transforms taking each skeleton joint's rest frame to
-            its posed frame (same joint order as ``joints``).
+        bone_transforms: (B, J, 4, 4) skinning transforms of the skeleton joints (same order as
+            ``joints``): each maps a point of the shaped, unposed template (pelvis moved to the
+            origin) attached to that joint to its posed position. For SMPL the template is the
+            identity pose; for Anny it is Anny's rest pose, which equals the identity pose for the
+            default shape (Anny's pose axes are shape-independent reference frames).
     """
 
     vertices: torch.Tensor
