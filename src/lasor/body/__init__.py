@@ -7,10 +7,20 @@ model_path=...)`` uses a user-supplied SMPL file.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from lasor.body.base import BodyModel, BodyOutput, mirror_pose
+if TYPE_CHECKING:  # torch is imported lazily so that e.g. ``lasor.body.joints`` stays light
+    from lasor.body.base import BodyModel, BodyOutput, mirror_pose
 
 __all__ = ["BodyModel", "BodyOutput", "load_body_model", "mirror_pose"]
+
+
+def __getattr__(name: str):
+    if name in ("BodyModel", "BodyOutput", "mirror_pose"):
+        from lasor.body import base
+
+        return getattr(base, name)
+    raise AttributeError(f"module 'lasor.body' has no attribute {name!r}")
 
 
 def load_body_model(
