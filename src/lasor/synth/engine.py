@@ -168,7 +168,7 @@ def _add_people(bank, persons, verts, rot, trans, crops, cfg, rng, zbuf, occlude
     ry = np.zeros((n, 3, 3), np.float32)
     ry[:, 0, 0], ry[:, 0, 2], ry[:, 1, 1], ry[:, 2, 0], ry[:, 2, 2] = c, s, 1, -s, c
     # offset in the camera frame: sideways so the bodies overlap in the image, in front or behind
-    lateral = rng.uniform(0.25, 0.8, n) * rng.choice([-1, 1], n)
+    lateral = rng.uniform(0.1, 0.6, n) * rng.choice([-1, 1], n)
     depth = rng.uniform(-1.2, 1.5, n)
     depth = np.where(np.abs(depth) < 0.4, np.sign(depth + 1e-6) * 0.4, depth)
     offset = np.stack([lateral, rng.normal(0, 0.1, n), depth], axis=1).astype(np.float32)

@@ -1,0 +1,75 @@
+"""Pictures users look at: overlays on photos, side views, the network's input, body views."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from lasor.body.joints import COCO17_EDGES
+
+#: body frame (Y up, facing +Z) -> camera frame of a camera in front of the body (y down)
+_BODY_TO_CAM = np.array([1.0, -1.0, -1.0])
+
+
+def _draw_skeleton(
+    img: Image.Image,
+    joints: np.ndarray,
+    conf: np.ndarray | None = None,
+    colour=(255, 60, 60),
+    radius: int = 3,
+) -> None:
+    d = ImageDraw.Draw(img)
+    ok = np.ones(len(joints), bool) if conf is None else conf > 0.3
+    for a, b in COCO17_EDGES:
+        if ok[a] and ok[b]:
+            d.line([tuple(joints[a]), tuple(joints[b])], fill=colour, width=max(1, radius // 2))
+    for k, (x, y) in enumerate(joints):
+        if ok[k]:
+            d.ellipse([x - radius, y - radius, x + radius, y + radius], fill=colour)
+
+
+def render_body_views(
+    vertices: np.ndarray,
+    faces: np.ndarray,
+    keypoints: np.ndarray | None = None,
+    title: str = "",
+    size: int = 512,
+) -> Image.Image:
+    """Front and side views of a body given in the body frame (Y up, facing +Z).
+
+    Returns:
+        A (size + 20) x (2 * size) RGB picture.
+    """
+    from lasor.render.overlay import render_side_view
+
+    v = np.asarray(vertices, np.float64) * _BODY_TO_CAM + [0.0, 0.0, 3.0]
+    front = render_side_view(v, faces, size, angle_deg=0.0)
+    side = render_side_view(v, faces, size, angle_deg=90.0)
+    canvas = Image.new("RGB", (2 * size, size + 20), (255, 255, 255))
+    canvas.paste(Image.fromarray(front), (0, 20))
+    canvas.paste(Image.fromarray(side), (size, 20))
+    ImageDraw.Draw(canvas).text((6, 4), f"{title}  front | side", fill=(0, 0, 0))
+    return canvas
+
+
+def write_person_pictures(
+    out_dir: Path, stem: str, image: np.ndarray, result, proxy: np.ndarray
+) -> None:
+    """``<stem>_overlay.png``, ``<stem>_side.png`` and ``<stem>_proxy.png`` for one person."""
+    from lasor.render.overlay import render_overlay, render_side_view
+    from lasor.synth.preview import proxy_image
+
+    over = render_overlay(
+        image, result.vertices, result.faces, result.focal_length, tuple(result.principal_point)
+    )
+    pic = Image.fromarray(over)
+    r = max(2, int(round(max(image.shape[:2]) / 150)))
+    _draw_skeleton(pic, result.observed_keypoints, result.observed_confidence, (255, 200, 0), r)
+    _draw_skeleton(pic, result.joints2d_coco, None, (220, 30, 30), r)
+    pic.save(Path(out_dir) / f"{stem}_overlay.png")
+    side = render_side_view(result.vertices, result.faces, 512, angle_deg=90.0)
+    Image.fromarray(side).save(Path(out_dir) / f"{stem}_side.png")
+    prox = Image.fromarray(proxy_image(proxy))
+    prox.resize((256, 256), Image.NEAREST).save(Path(out_dir) / f"{stem}_proxy.png")
