@@ -183,7 +183,7 @@ def predict(images: list[Path], out_dir: Path, opts: PredictOptions, progress: b
         if not pending:
             return
         t = time.perf_counter()
-        sil, joints, conf = zip(
+        sil, joints, conf = zip(  # noqa: B905 (three outputs per item)
             *[
                 crop_observation(o.mask, o.keypoints, o.confidence, box, res)
                 for *_, o, box in pending
@@ -279,3 +279,10 @@ def predict(images: list[Path], out_dir: Path, opts: PredictOptions, progress: b
     summary["wall_s"] = round(time.perf_counter() - t0, 2)
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
     return summary
+
+
+def example_photo() -> Path:
+    """The bundled example photo (NASA, public domain): ``lasor predict --example``."""
+    import importlib.resources
+
+    return Path(str(importlib.resources.files("lasor.data") / "examples" / "astronaut.jpg"))
