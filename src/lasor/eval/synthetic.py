@@ -1,4 +1,4 @@
-"""The synthetic occlusion benchmark: a fixed test set from held-out mocap, every metric per stratum.
+"""Synthetic occlusion benchmark: a fixed test set from held-out mocap, metrics per stratum.
 
 The test set is made by the data engine (``lasor.synth``) from poses no training batch sees (the
 pose bank's ``val`` split: whole held-out CMU subjects), with a fixed seed, so two checkpoints
@@ -94,9 +94,7 @@ def evaluate_batches(model, batches: list[dict], body_full, device: str = "cpu")
         nb = body_full.num_pose_bones
         rest_p = body_full(eye.expand(n, 3, 3), eye.expand(n, nb, 3, 3), pred.shape.cpu())
         rest_g = body_full(eye.expand(n, 3, 3), eye.expand(n, nb, 3, 3), b["shape"])
-        per["pve_t_sc"].append(
-            M.pve_t_sc(rest_p.vertices.numpy(), rest_g.vertices.numpy()) * 1000
-        )
+        per["pve_t_sc"].append(M.pve_t_sc(rest_p.vertices.numpy(), rest_g.vertices.numpy()) * 1000)
         per["frac"].append(b["occluded_fraction"].numpy())
         per["flags"].append(b["occlusion"].numpy())
     out = {k: np.concatenate(v) for k, v in per.items()}
@@ -127,14 +125,20 @@ def markdown_table(summary: dict) -> str:
     for name, row in summary.items():
         if name == "per_joint_mpjpe":
             continue
-        vals = [f"{row[k]:.1f}" if np.isfinite(row[k]) else "–"
-                for k in ("mpjpe", "pa_mpjpe", "pve", "pve_t_sc")]
+        vals = [
+            f"{row[k]:.1f}" if np.isfinite(row[k]) else "–"
+            for k in ("mpjpe", "pa_mpjpe", "pve", "pve_t_sc")
+        ]
         lines.append(f"| {name} | {row['n']} | " + " | ".join(vals) + " |")
     return "\n".join(lines) + "\n\n(millimetres)\n"
 
 
 def run_synthetic_eval(
-    checkpoint: Path, out_dir: Path, n: int = 512, seed: int = 0, bvh: Path | None = None,
+    checkpoint: Path,
+    out_dir: Path,
+    n: int = 512,
+    seed: int = 0,
+    bvh: Path | None = None,
     pose_bank: Path | None = None,
 ) -> dict:
     """The whole benchmark: test set, predictions, metrics.json, metrics.md and plots."""

@@ -94,6 +94,7 @@ def load_npz(path: str | Path) -> dict[str, np.ndarray]:
 
 def save_json(path: str | Path, result: PersonResult) -> Path:
     """Write the result without the mesh as readable JSON (lists of floats, 6 decimals)."""
+
     def conv(v):
         if isinstance(v, np.ndarray):
             if v.dtype.kind in "US":
