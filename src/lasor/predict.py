@@ -150,24 +150,97 @@ def _cam_translation(cam: np.ndarray, box, image_hw: tuple[int, int], focal: flo
     )
 
 
-def predict(images: list[Path], out_dir: Path, opts: PredictOptions, progress: bool = True) -> dict:
-    """Run the whole pipeline on photos; returns (and writes) the run summary."""
+def load_predictor(model_path: Path, opts: PredictOptions):
+    """The regressor, the output body model and the proxy resolution of a model file."""
     from lasor.body import load_body_model
-    from lasor.body.rotations import rotmat_to_axis_angle
-    from lasor.frontend.files import load_image
-    from lasor.io.results import PersonResult, save_json, save_npz
     from lasor.train.checkpoint import load_regressor
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    model_path = opts.model_path or shipped_model_path()
-    t0 = time.perf_counter()
     model, cfg = load_regressor(model_path, device=opts.device)
-    res = int(cfg.data.image_size)
     body = load_body_model(
         cfg.model.body_model,
         topology=opts.mesh_topology if cfg.model.body_model == "anny" else "anny",
         model_path=cfg.model.body_model_path,
     ).to(opts.device)
+    return model, body, int(cfg.data.image_size)
+
+
+def regress_people(model, body, res: int, items: list, opts: PredictOptions, timing=None):
+    """Proxies -> regressor -> body model for a batch of observed people.
+
+    Args:
+        items: list of ``(image, observation, crop_box, image_name, person_index)``.
+        timing: optional dict accumulating seconds under "proxy" and "regression".
+
+    Returns:
+        (list of PersonResult, proxy tensor (N, 18, R, R)).
+    """
+    from lasor.body.rotations import rotmat_to_axis_angle
+    from lasor.io.results import PersonResult
+
+    timing = {} if timing is None else timing
+    t = time.perf_counter()
+    crops = [crop_observation(o.mask, o.keypoints, o.confidence, b, res) for _, o, b, *_ in items]
+    sil, joints, conf = (np.stack([c[i] for c in crops]) for i in range(3))
+    proxy = encode_proxy(sil, joints, conf).to(opts.device)
+    timing["proxy"] = timing.get("proxy", 0.0) + time.perf_counter() - t
+    t = time.perf_counter()
+    with torch.no_grad():
+        pred = model(proxy)
+        bout = body(pred.global_orient, pred.body_pose, pred.shape)
+    timing["regression"] = timing.get("regression", 0.0) + time.perf_counter() - t
+    results = []
+    for k, (image, obs, box, name, pidx) in enumerate(items):
+        h, w = image.shape[:2]
+        focal = opts.focal_length or float(np.hypot(h, w))
+        cam_t = _cam_translation(pred.cam[k].cpu().numpy(), box, (h, w), focal)
+        verts = bout.vertices[k].cpu().numpy() + cam_t
+        j_coco = bout.keypoints_coco[k].cpu().numpy() + cam_t
+        j2d = focal * j_coco[:, :2] / j_coco[:, 2:3] + [w / 2, h / 2]
+        go = pred.global_orient[k].cpu()
+        bp = pred.body_pose[k].cpu()
+        results.append(
+            PersonResult(
+                image=name,
+                person=pidx,
+                body_model=body.name,
+                body_model_version=body.version,
+                pose_bones=list(body.pose_bones),
+                shape_names=list(body.shape_names),
+                global_orient_rotmat=go.numpy(),
+                global_orient_aa=rotmat_to_axis_angle(go).numpy(),
+                body_pose_rotmat=bp.numpy(),
+                body_pose_aa=rotmat_to_axis_angle(bp).numpy(),
+                shape=pred.shape[k].cpu().numpy(),
+                cam_weak=pred.cam[k].cpu().numpy(),
+                crop_box=box.as_array(),
+                focal_length=focal,
+                principal_point=np.array([w / 2, h / 2], np.float32),
+                cam_t=cam_t,
+                vertices=verts.astype(np.float32),
+                faces=bout.faces.cpu().numpy().astype(np.int32),
+                joints3d_coco=j_coco.astype(np.float32),
+                joints3d_h36m=(bout.joints_h36m[k].cpu().numpy() + cam_t).astype(np.float32),
+                joints2d_coco=j2d.astype(np.float32),
+                observed_keypoints=obs.keypoints,
+                observed_confidence=obs.confidence,
+                bbox=obs.bbox,
+                frontend=obs.source,
+            )  # fmt: skip
+        )
+    return results, proxy
+
+
+def predict(images: list[Path], out_dir: Path, opts: PredictOptions, progress: bool = True) -> dict:
+    """Run the whole pipeline on photos; returns (and writes) the run summary."""
+    from lasor.frontend.files import load_image
+    from lasor.io.mesh import write_obj, write_ply
+    from lasor.io.pictures import write_person_pictures
+    from lasor.io.results import save_json, save_npz
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model_path = opts.model_path or shipped_model_path()
+    t0 = time.perf_counter()
+    model, body, res = load_predictor(model_path, opts)
     detector = None
     if opts.keypoints is None:
         from lasor.frontend.mediapipe_pose import MediaPipePose
@@ -182,61 +255,21 @@ def predict(images: list[Path], out_dir: Path, opts: PredictOptions, progress: b
     def flush() -> None:
         if not pending:
             return
-        t = time.perf_counter()
-        sil, joints, conf = zip(  # noqa: B905 (three outputs per item)
-            *[
-                crop_observation(o.mask, o.keypoints, o.confidence, box, res)
-                for *_, o, box in pending
-            ]
-        )
-        proxy = encode_proxy(np.stack(sil), np.stack(joints), np.stack(conf)).to(opts.device)
-        timing["proxy"] += time.perf_counter() - t
-        t = time.perf_counter()
-        with torch.no_grad():
-            pred = model(proxy)
-            bout = body(pred.global_orient, pred.body_pose, pred.shape)
-        timing["regression"] += time.perf_counter() - t
-        for k, (ipath, image, pidx, obs, box) in enumerate(pending):
+        items = [(image, obs, box, str(ipath), pidx) for ipath, image, pidx, obs, box in pending]
+        results, proxy = regress_people(model, body, res, items, opts, timing)
+        for k, ((ipath, image, pidx, obs, _), r) in enumerate(zip(pending, results, strict=True)):
             t = time.perf_counter()
-            h, w = image.shape[:2]
-            focal = opts.focal_length or float(np.hypot(h, w))
-            cam_t = _cam_translation(pred.cam[k].cpu().numpy(), box, (h, w), focal)
-            verts = bout.vertices[k].cpu().numpy() + cam_t
-            j_coco = bout.keypoints_coco[k].cpu().numpy() + cam_t
-            j2d = focal * j_coco[:, :2] / j_coco[:, 2:3] + [w / 2, h / 2]
             stem = ipath.stem if pidx == 0 else f"{ipath.stem}_p{pidx}"
-            go = pred.global_orient[k].cpu()
-            bp = pred.body_pose[k].cpu()
-            r = PersonResult(
-                image=str(ipath), person=pidx, body_model=body.name,
-                body_model_version=body.version, pose_bones=list(body.pose_bones),
-                shape_names=list(body.shape_names), global_orient_rotmat=go.numpy(),
-                global_orient_aa=rotmat_to_axis_angle(go).numpy(), body_pose_rotmat=bp.numpy(),
-                body_pose_aa=rotmat_to_axis_angle(bp).numpy(),
-                shape=pred.shape[k].cpu().numpy(), cam_weak=pred.cam[k].cpu().numpy(),
-                crop_box=box.as_array(), focal_length=focal,
-                principal_point=np.array([w / 2, h / 2], np.float32), cam_t=cam_t,
-                vertices=verts.astype(np.float32), faces=bout.faces.cpu().numpy().astype(np.int32),
-                joints3d_coco=j_coco.astype(np.float32),
-                joints3d_h36m=(bout.joints_h36m[k].cpu().numpy() + cam_t).astype(np.float32),
-                joints2d_coco=j2d.astype(np.float32), observed_keypoints=obs.keypoints,
-                observed_confidence=obs.confidence, bbox=obs.bbox, frontend=obs.source,
-            )  # fmt: skip
             save_npz(out_dir / f"{stem}.npz", r)
             save_json(out_dir / f"{stem}.json", r)
-            from lasor.io.mesh import write_obj, write_ply
-
             write_obj(out_dir / f"{stem}.obj", r.vertices, r.faces)
             write_ply(out_dir / f"{stem}.ply", r.vertices, r.faces)
             timing["outputs"] += time.perf_counter() - t
             if opts.render:
                 t = time.perf_counter()
-                from lasor.io.pictures import write_person_pictures
-
                 write_person_pictures(out_dir, stem, image, r, proxy[k].cpu().numpy())
                 timing["render"] += time.perf_counter() - t
-            entry = entries[str(ipath)]
-            entry["people"].append({"stem": stem, "frontend": obs.source})
+            entries[str(ipath)]["people"].append({"stem": stem, "frontend": obs.source})
             summary["people"] += 1
         pending.clear()
 

@@ -61,6 +61,8 @@ def write_person_pictures(
     from lasor.render.overlay import render_overlay, render_side_view
     from lasor.synth.preview import proxy_image
 
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+
     over = render_overlay(
         image, result.vertices, result.faces, result.focal_length, tuple(result.principal_point)
     )
