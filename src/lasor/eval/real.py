@@ -132,7 +132,8 @@ def markdown_table(rows: list[dict]) -> str:
     lines.append("| **mean** | | " + " | ".join(fmt(means[c]) for c, _ in COLUMNS) + " |")
     return (
         "\n".join(lines)
-        + "\n\n(IoU and PCK in [0, 1]; MPJPE/PA-MPJPE in mm; GT in = ground-truth keypoints and mask as input; MP = MediaPipe's own output)\n"
+        + "\n\n(IoU and PCK in [0, 1]; MPJPE/PA-MPJPE in mm; GT in = ground-truth keypoints"
+        " and mask as input; MP = MediaPipe's own output)\n"
     )
 
 
@@ -156,7 +157,9 @@ def run_real_eval(checkpoint: Path, data_root: Path, out_dir: Path, render: bool
 
         detector = MediaPipePose()
     except ImportError as e:
-        warnings.warn(f"MediaPipe unavailable, only the oracle observation is evaluated: {e}")
+        warnings.warn(
+            f"MediaPipe unavailable, only the oracle input is evaluated: {e}", stacklevel=2
+        )
         detector = None
     rows = []
     for item in items:
