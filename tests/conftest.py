@@ -56,3 +56,17 @@ def fake_smpl_file(fake_smpl_variants) -> Path:
     ``load_smpl(fake_smpl_file.parent, gender=...)`` works for all genders.
     """
     return fake_smpl_variants["chumpy_pkl"]
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    """A tiny, barely trained regressor exported like the shipped model (3 steps, random data)."""
+    from lasor.train.checkpoint import export_model
+    from lasor.train.config import load_config
+    from lasor.train.loop import train
+
+    root = tmp_path_factory.mktemp("tiny_model")
+    cfg_path = Path(__file__).resolve().parents[1] / "configs" / "train_tiny.yaml"
+    cfg = load_config(cfg_path, [f"run.out_dir={root / 'run'}"])
+    train(cfg)
+    return export_model(root / "run" / "last.pt", root / "tiny.pt")

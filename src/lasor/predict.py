@@ -128,7 +128,12 @@ def _with_mask(obs: PersonObservation, mask: np.ndarray) -> PersonObservation:
 def _read_keypoint_file(path: Path, image_path: Path, hw: tuple[int, int]) -> list:
     from lasor.frontend import files
 
-    data = json.loads(path.read_text()) if path.suffix == ".json" else None
+    try:
+        data = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise FrontendError(
+            path, f"is not valid JSON ({e}); expected COCO or OpenPose keypoints"
+        ) from e
     if isinstance(data, dict) and "people" in data:
         return files.read_openpose(path)
     return files.read_coco_keypoints(path, image=image_path.name, image_size=hw)

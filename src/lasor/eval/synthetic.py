@@ -55,9 +55,13 @@ def make_test_set(
     body = load_body_model("anny", topology="notoes_collapse10pc")
     ds = SyntheticBatches(
         body, SynthConfig(res=res, occlusion=occlusion), split="val", seed=seed,
-        batch_size=batch_size, bank_size=max(n, 256), pose_bank=pose_bank,
+        batch_size=min(batch_size, n), bank_size=max(n, 256), pose_bank=pose_bank,
     )  # fmt: skip
-    return [ds[i] for i in range(-(-n // batch_size))]
+    batches = [ds[i] for i in range(-(-n // ds.batch_size))]
+    extra = len(batches) * ds.batch_size - n
+    if extra:  # trim the last batch to exactly n samples
+        batches[-1] = {k: v[: ds.batch_size - extra] for k, v in batches[-1].items()}
+    return batches
 
 
 def strata(flags: np.ndarray, frac: np.ndarray) -> dict[str, np.ndarray]:

@@ -1,0 +1,168 @@
+"""End-to-end runs of the ``lasor`` command on tiny inputs."""
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from lasor.cli import main
+from lasor.io.mesh import read_obj, read_ply
+from lasor.io.results import load_npz
+
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+
+
+def test_help_lists_subcommands():
+    out = subprocess.run(
+        [sys.executable, "-m", "lasor", "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    for cmd in ("predict", "train", "eval", "synth", "body"):
+        assert cmd in out
+
+
+def test_body_command_writes_mesh_and_picture(tmp_path):
+    assert main(["body", "--topology", "notoes_collapse10pc", "-o", str(tmp_path)]) == 0
+    v, f = read_obj(tmp_path / "anny_posed.obj")
+    assert v.shape == (1229, 3) and f.shape == (2454, 3)
+    v2, _ = read_ply(tmp_path / "anny_posed.ply")
+    assert np.allclose(v, v2, atol=1e-5)
+    img = np.asarray(Image.open(tmp_path / "anny_posed.png"))
+    assert img.shape[2] == 3 and (img < 250).any()  # something drawn on white
+
+
+def test_body_command_with_fake_smpl(tmp_path, fake_smpl_file):
+    args = ["body", "--body", "smpl", "--smpl-model", str(fake_smpl_file), "-o", str(tmp_path)]
+    assert main(args) == 0
+    assert read_obj(tmp_path / "smpl_posed.obj")[0].shape == (6890, 3)
+
+
+def _person_image(path: Path, size=(160, 120)) -> None:
+    img = np.full((size[0], size[1], 3), 200, np.uint8)
+    img[30:140, 45:75] = (90, 60, 40)
+    Image.fromarray(img).save(path)
+
+
+def _openpose(path: Path) -> None:
+    # BODY_25: a standing person roughly filling the image above
+    kp = np.zeros((25, 3))
+    pts = {0: (60, 35), 1: (60, 50), 2: (50, 50), 3: (46, 70), 4: (45, 88), 5: (70, 50),
+           6: (74, 70), 7: (75, 88), 8: (60, 90), 9: (54, 90), 10: (54, 112), 11: (54, 135),
+           12: (66, 90), 13: (66, 112), 14: (66, 135), 15: (58, 32), 16: (62, 32),
+           17: (55, 34), 18: (65, 34)}  # fmt: skip
+    for k, (x, y) in pts.items():
+        kp[k] = (x, y, 0.9)
+    path.write_text(json.dumps({"people": [{"pose_keypoints_2d": kp.ravel().tolist()}]}))
+
+
+def test_predict_with_user_keypoints_writes_everything(tmp_path, tiny_model):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    _person_image(photos / "a.png")
+    _openpose(photos / "a.json")
+    masks = tmp_path / "masks"
+    masks.mkdir()
+    m = np.zeros((160, 120), np.uint8)
+    m[30:140, 45:75] = 255
+    Image.fromarray(m).save(masks / "a_mask.png")
+    out = tmp_path / "out"
+    args = ["predict", str(photos / "a.png"), "-o", str(out), "--checkpoint", str(tiny_model),
+            "--keypoints", str(photos), "--masks", str(masks)]  # fmt: skip
+    assert main(args) == 0
+    for suffix in (".npz", ".json", ".obj", ".ply", "_overlay.png", "_side.png", "_proxy.png"):
+        assert (out / f"a{suffix}").exists(), suffix
+    z = load_npz(out / "a.npz")  # no pickle needed
+    assert z["vertices"].shape == (13718, 3)
+    assert z["body_pose_rotmat"].shape == (19, 3, 3) and z["body_pose_aa"].shape == (19, 3)
+    assert z["joints2d_coco"].shape == (17, 2)
+    assert str(z["body_model"]) == "anny"
+    # projecting the saved 3D keypoints with the saved camera gives the saved 2D keypoints
+    j = z["joints3d_coco"]
+    uv = z["focal_length"] * j[:, :2] / j[:, 2:] + z["principal_point"]
+    assert np.allclose(uv, z["joints2d_coco"], atol=1e-2)
+    js = json.loads((out / "a.json").read_text())
+    assert "vertices" not in js and len(js["shape"]) == 6
+    overlay = Image.open(out / "a_overlay.png")
+    assert overlay.size == (120, 160)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["failed"] == 0 and summary["people"] == 1
+
+
+def test_predict_bad_inputs_are_reported_and_do_not_stop_the_batch(tmp_path, tiny_model):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    _person_image(photos / "good.png")
+    _openpose(photos / "good.json")
+    (photos / "text.png").write_text("not an image")
+    _person_image(photos / "corrupt.png")
+    (photos / "corrupt.json").write_text("{not json")
+    _person_image(photos / "nokp.png")
+    (photos / "nokp.json").write_text(json.dumps({"people": []}))
+    masks = tmp_path / "masks"
+    masks.mkdir()
+    for stem, size in (("good", (160, 120)), ("corrupt", (160, 120)), ("nokp", (160, 120))):
+        Image.fromarray(np.full(size, 255, np.uint8)).save(masks / f"{stem}_mask.png")
+    _person_image(photos / "wrongmask.png")
+    _openpose(photos / "wrongmask.json")
+    Image.fromarray(np.full((10, 10), 255, np.uint8)).save(masks / "wrongmask_mask.png")
+    out = tmp_path / "out"
+    args = ["predict", str(photos), "-o", str(out), "--checkpoint", str(tiny_model),
+            "--keypoints", str(photos), "--masks", str(masks), "--no-render"]  # fmt: skip
+    assert main(args) == 1  # something failed
+    summary = json.loads((out / "summary.json").read_text())
+    by = {Path(e["image"]).stem: e for e in summary["images"]}
+    assert by["good"]["ok"] and (out / "good.npz").exists()
+    assert not (out / "good_overlay.png").exists()  # --no-render
+    for bad in ("text", "corrupt", "nokp", "wrongmask"):
+        assert not by[bad]["ok"], bad
+        assert bad in by[bad]["error"], by[bad]["error"]  # the message names the file
+    assert "10" in by["wrongmask"]["error"]  # and the sizes
+
+
+def test_predict_example_with_mediapipe(tmp_path, tiny_model):
+    if importlib.util.find_spec("mediapipe") is None:
+        pytest.skip("MediaPipe front end not installed")
+    out = tmp_path / "out"
+    assert main(["predict", "--example", "-o", str(out), "--checkpoint", str(tiny_model)]) == 0
+    assert (out / "astronaut_overlay.png").exists() and (out / "astronaut.obj").exists()
+
+
+def test_eval_synthetic_tiny(tmp_path, tiny_model):
+    out = tmp_path / "ev"
+    args = ["eval", "synthetic", "--checkpoint", str(tiny_model), "-n", "16", "-o", str(out)]
+    assert main(args) == 0
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["n"] == 16 and m["metrics"]["all"]["n"] == 16
+    assert m["metrics"]["all"]["mpjpe"] > 0
+    assert (out / "metrics.md").exists() and (out / "error_vs_occlusion.png").exists()
+
+
+def test_synth_preview_and_export(tmp_path):
+    png = tmp_path / "grid.png"
+    base = ["--bank-size", "64", "--res", "32"]
+    assert main(["synth", "preview", "-o", str(png), "--batch-size", "8", *base]) == 0
+    assert Image.open(png).size[0] > 100
+    assert main(["synth", "export", "--out", str(tmp_path / "shards"), "-n", "10",
+                 "--batch-size", "8", *base]) == 0  # fmt: skip
+    shards = sorted((tmp_path / "shards").glob("shard_*.npz"))
+    with np.load(shards[0]) as z:
+        assert z["proxy"].shape[1:] == (18, 32, 32)
+        assert z["proxy"].shape[0] == 16  # rounded up to whole batches
+
+
+@pytest.mark.skipif(not (SHARED / "real").exists(), reason="../shared/data/real not present")
+def test_eval_real_tiny(tmp_path, tiny_model):
+    if importlib.util.find_spec("mediapipe") is None:
+        pytest.skip("MediaPipe front end not installed")
+    out = tmp_path / "real"
+    args = ["eval", "real", "--checkpoint", str(tiny_model), "--data", str(SHARED / "real"),
+            "-o", str(out)]  # fmt: skip
+    assert main(args) == 0
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["n"] >= 20
+    h36m = [r for r in m["per_image"] if r["dataset"] == "h36m"]
+    assert all(r["mediapipe_mpjpe"] > 0 for r in h36m)
