@@ -7,7 +7,10 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image, ImageDraw
 
-_COLOURS = [(52, 101, 164), (204, 0, 0), (78, 154, 6), (245, 121, 0), (117, 80, 123)]
+_COLOURS = [
+    (52, 101, 164), (204, 0, 0), (78, 154, 6), (245, 121, 0), (117, 80, 123), (0, 150, 150),
+    (90, 90, 90),
+]  # fmt: skip
 
 
 def _frame(w: int, h: int, title: str, ylabel: str):
@@ -18,14 +21,20 @@ def _frame(w: int, h: int, title: str, ylabel: str):
     return img, d
 
 
-def _axes(d, box, ymax: float, ticks: int = 5) -> None:
+def _axes(d, box, ymax: float, ticks: int = 5, log_offset: float | None = None) -> None:
+    """Axes with ``ticks`` gridlines over [0, ymax]; with ``log_offset`` the data are log10
+    values shifted by it and ticks are labelled 10**(v + log_offset)."""
     x0, y0, x1, y1 = box
     d.line([(x0, y0), (x0, y1), (x1, y1)], fill=(0, 0, 0))
     for i in range(ticks + 1):
         v = ymax * i / ticks
         y = y1 - (y1 - y0) * i / ticks
         d.line([(x0 - 4, y), (x1, y)], fill=(225, 225, 225) if i else (0, 0, 0))
-        d.text((4, y - 6), f"{v:.0f}" if ymax >= 10 else f"{v:.2f}", fill=(60, 60, 60))
+        if log_offset is not None:
+            label = f"{10 ** (v + log_offset):.3g}"
+        else:
+            label = f"{v:.0f}" if ymax >= 10 else f"{v:.2f}"
+        d.text((4, y - 6), label, fill=(60, 60, 60))
 
 
 def bar_chart(
@@ -77,10 +86,10 @@ def line_chart(
     if logy:
         vals = {k: np.log10(np.maximum(v, 1e-12)) for k, v in vals.items()}
     allv = np.concatenate([v[np.isfinite(v)] for v in vals.values()] or [np.zeros(1)])
-    lo = min(0.0, float(allv.min())) if logy else 0.0
-    ymax = float(allv.max() - lo) * 1.1 or 1.0
+    lo = float(np.floor(allv.min())) if logy else 0.0
+    ymax = float(allv.max() - lo) * 1.05 or 1.0
     box = (50, 40, w - 10, h - 40)
-    _axes(d, box, ymax)
+    _axes(d, box, ymax, log_offset=lo if logy else None)
     xmin, xmax = float(xs.min()), float(xs.max()) if len(xs) > 1 else float(xs.min()) + 1
     for j, (name, v) in enumerate(vals.items()):
         col = _COLOURS[j % len(_COLOURS)]

@@ -1,0 +1,85 @@
+"""Per-photo latency of ``lasor predict``, split into front end / proxy / regression / outputs.
+
+Runs the real pipeline (MediaPipe front end, crop + proxy, regressor, full Anny mesh, writing
+.npz/.json/.obj/.ply; PNG pictures off) on every photo in ../shared/data/real/photos, one photo
+per call (batch size 1, the latency a user sees), and MediaPipe's own time alone for reference.
+Prints one JSON line and writes benchmarks/results/predict.json. Medians over photos.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--photos", type=Path, default=ROOT.parent / "shared/data/real/photos")
+    ap.add_argument("--checkpoint", type=Path, default=None, help="default: the shipped model")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    from lasor.frontend.files import load_image
+    from lasor.frontend.mediapipe_pose import MediaPipePose
+    from lasor.predict import PredictOptions, find_images, predict, shipped_model_path
+
+    photos = [p for p in find_images([args.photos]) if "_mask" not in p.name]
+    ckpt = args.checkpoint or shipped_model_path()
+    opts = PredictOptions(model_path=ckpt, render=False, batch_size=1)
+    # MediaPipe alone (warm instance), as the reference
+    mp_ms = []
+    with MediaPipePose() as det:
+        det(load_image(photos[0]))
+        for p in photos:
+            img = load_image(p)
+            ts = []
+            for _ in range(args.repeats):
+                t = time.perf_counter()
+                det(img)
+                ts.append(time.perf_counter() - t)
+            mp_ms.append(statistics.median(ts) * 1e3)
+    # the whole pipeline, one photo per call; timings from predict's own summary
+    per_stage: dict[str, list[float]] = {}
+    totals = []
+    with tempfile.TemporaryDirectory() as tmp:
+        predict(photos[:1], Path(tmp) / "warm", opts, progress=False)  # warm-up (model load)
+        for p in photos:
+            stage_runs = []
+            for r in range(args.repeats):
+                s = predict([p], Path(tmp) / f"{p.stem}_{r}", opts, progress=False)
+                stage_runs.append(s["timing_ms_per_photo"])
+            med = {k: statistics.median(run[k] for run in stage_runs) for k in stage_runs[0]}
+            for k, v in med.items():
+                per_stage.setdefault(k, []).append(v)
+            totals.append(sum(v for k, v in med.items() if k != "render"))
+    out = {
+        "photos": len(photos),
+        "threads": args.threads,
+        "end_to_end_ms_no_png": round(statistics.median(totals), 1),
+        "stages_ms": {k: round(statistics.median(v), 2) for k, v in per_stage.items()},
+        "mediapipe_alone_ms": round(statistics.median(mp_ms), 1),
+        "per_photo_end_to_end_ms": {
+            p.name: round(t, 1) for p, t in zip(photos, totals, strict=True)
+        },
+        "checkpoint": str(ckpt),
+        "load_avg_1min": round(os.getloadavg()[0], 2),
+    }
+    line = json.dumps(out)
+    print(line)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "predict.json").write_text(line + "\n")
+
+
+if __name__ == "__main__":
+    main()
