@@ -169,19 +169,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_optional_commands(sub) -> None:
     """train, eval and predict (their options are declared here so ``--help`` stays instant)."""
+    from lasor.train.args import add_train_arguments
+
     p = sub.add_parser("train", help="train the regressor on synthetic proxies (DDP via torchrun)")
-    p.add_argument("--config", type=Path, default=None, help="YAML config (default: defaults)")
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        nargs="+",
-        action="extend",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override config values, e.g. --set optim.lr=3e-4",
-    )
-    p.add_argument("--resume", action="store_true", help="continue from run.out_dir/last.pt")
-    p.add_argument("--print-config", action="store_true", help="print the resolved config")
+    add_train_arguments(p)
     p.set_defaults(func=cmd_train)
 
     pe = sub.add_parser("eval", help="evaluate a model: synthetic occlusion benchmark, real photos")

@@ -24,7 +24,7 @@ _WHERE = {
     "load_config": "lasor.train.config",
     "export_model": "lasor.train.checkpoint",
     "load_regressor": "lasor.train.checkpoint",
-    "add_train_arguments": "lasor.train.loop",
+    "add_train_arguments": "lasor.train.args",
     "run_train": "lasor.train.loop",
     "train": "lasor.train.loop",
 }

@@ -35,6 +35,7 @@ from lasor.body.base import BodyModel
 from lasor.body.rotations import axis_angle_to_rotmat
 from lasor.model.regressor import Regressor
 from lasor.train import distributed as D
+from lasor.train.args import add_train_arguments
 from lasor.train.checkpoint import (
     build_body_model,
     build_regressor,
@@ -636,27 +637,6 @@ def parameter_checksum(module: nn.Module) -> str:
 
 # ---------------------------------------------------------------------------------------------
 # command line
-
-
-def add_train_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Add ``lasor train``'s options to ``parser`` (``--config``, ``--set``, ``--resume``)."""
-    parser.add_argument("--config", type=Path, default=None, help="YAML config (default: defaults)")
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        nargs="+",
-        action="extend",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override config values, e.g. --set optim.lr=3e-4 loss.use_silhouette=false",
-    )
-    parser.add_argument(
-        "--resume", action="store_true", help="continue from run.out_dir/last.pt, bit-for-bit"
-    )
-    parser.add_argument(
-        "--print-config", action="store_true", help="print the resolved config and exit"
-    )
-    return parser
 
 
 def run_train(args: argparse.Namespace) -> int:
