@@ -197,3 +197,23 @@ def test_tensorboard_when_available(tiny_config, monkeypatch):
     assert ("train/loss", 3) in events and ("train/silhouette", 1) in events
     assert ("val/pa_mpjpe", 3) in events
     assert events[-1] == ("close", None)
+
+
+def test_init_from_warm_starts_the_weights(tmp_path):
+    """run.init_from loads the regressor weights (not the optimizer) before training."""
+    from lasor.train.checkpoint import load_checkpoint
+    from lasor.train.config import load_config
+    from lasor.train.loop import train
+
+    tiny = Path(__file__).resolve().parents[2] / "configs" / "train_tiny.yaml"
+    a = load_config(tiny, [f"run.out_dir={tmp_path / 'a'}"])
+    train(a)
+    b = load_config(
+        tiny,
+        [f"run.out_dir={tmp_path / 'b'}", f"run.init_from={tmp_path / 'a' / 'last.pt'}",
+         "optim.lr=1e-12", "optim.warmup_steps=0", "optim.scheduler=constant"],
+    )  # fmt: skip
+    train(b)
+    wa = load_checkpoint(tmp_path / "a" / "last.pt")["model"]
+    wb = load_checkpoint(tmp_path / "b" / "last.pt")["model"]
+    assert all(torch.allclose(wa[k], wb[k], atol=1e-8) for k in wa)  # tiny lr: warm start kept

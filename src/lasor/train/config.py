@@ -190,6 +190,9 @@ class RunConfig:
         best_metric: validation metric (lower is better) that selects ``best.pt``.
         tensorboard: also write TensorBoard events when ``tensorboard`` is installed.
         progress: show a tqdm progress bar.
+        init_from: start from these regressor weights (a checkpoint or an exported model) with a
+            fresh optimizer and schedule, e.g. to continue a finished run longer; ignored
+            when resuming.
     """
 
     out_dir: str = "runs/default"
@@ -204,6 +207,7 @@ class RunConfig:
     best_metric: str = "pa_mpjpe"
     tensorboard: bool = True
     progress: bool = True
+    init_from: str | None = None
 
 
 @dataclass

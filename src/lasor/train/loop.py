@@ -468,6 +468,12 @@ def _train(
             torch.manual_seed(_seed(run.seed, info.rank, step))
         logger.info("resumed from %s at step %d", last_path, step)
         del state
+    elif run.init_from:
+        # warm start (fine-tuning): the weights only, with a fresh optimizer and schedule
+        init = load_checkpoint(run.init_from)
+        regressor.load_state_dict({k: v.float() for k, v in init["model"].items()})
+        logger.info("initialised the regressor from %s (step %s)", run.init_from, init.get("step"))
+        del init
     else:
         torch.manual_seed(_seed(run.seed, info.rank))
         np.random.seed(_seed(run.seed, info.rank) % 2**32)
