@@ -49,28 +49,27 @@ def main() -> None:
                 det(img)
                 ts.append(time.perf_counter() - t)
             mp_ms.append(statistics.median(ts) * 1e3)
-    # the whole pipeline, one photo per call; timings from predict's own summary
+    # the whole pipeline over all photos (one detector and model, batch size 1, as a user's
+    # folder run); the summary's per-photo stage times, median over repeats
     per_stage: dict[str, list[float]] = {}
     totals = []
     with tempfile.TemporaryDirectory() as tmp:
         predict(photos[:1], Path(tmp) / "warm", opts, progress=False)  # warm-up (model load)
-        for p in photos:
-            stage_runs = []
-            for r in range(args.repeats):
-                s = predict([p], Path(tmp) / f"{p.stem}_{r}", opts, progress=False)
-                stage_runs.append(s["timing_ms_per_photo"])
-            med = {k: statistics.median(run[k] for run in stage_runs) for k in stage_runs[0]}
-            for k, v in med.items():
+        for r in range(args.repeats):
+            t = time.perf_counter()
+            s = predict(photos, Path(tmp) / f"run{r}", opts, progress=False)
+            totals.append((time.perf_counter() - t) * 1e3 / len(photos))
+            for k, v in s["timing_ms_per_photo"].items():
                 per_stage.setdefault(k, []).append(v)
-            totals.append(sum(v for k, v in med.items() if k != "render"))
     out = {
         "photos": len(photos),
         "threads": args.threads,
         "end_to_end_ms_no_png": round(statistics.median(totals), 1),
+        "note": "end_to_end includes loading each photo and building the detector once per run",
         "stages_ms": {k: round(statistics.median(v), 2) for k, v in per_stage.items()},
         "mediapipe_alone_ms": round(statistics.median(mp_ms), 1),
-        "per_photo_end_to_end_ms": {
-            p.name: round(t, 1) for p, t in zip(photos, totals, strict=True)
+        "mediapipe_alone_ms_per_photo": {
+            p.name: round(t, 1) for p, t in zip(photos, mp_ms, strict=True)
         },
         "checkpoint": str(ckpt),
         "load_avg_1min": round(os.getloadavg()[0], 2),

@@ -15,9 +15,10 @@ samples, Adam + cosine learning rate, MSE against the target's hard silhouette, 
 reports the final IoU of the hard silhouettes.
 
 Times are wall-clock medians over repeats after a numba warm-up (``min_ms`` holds the best of the
-repeats), with numba pinned to ``--threads`` (default 2) and torch to 1 thread. Prints one JSON
-line, writes benchmarks/results/render.json. ``--pictures DIR`` also writes PNGs (overlay on a
-photo, two people, side view, soft vs hard silhouettes).
+repeats), with numba pinned to ``--threads`` (default 2) and torch to 1 thread. On shared cores,
+``--cpu`` adds ``cpu_ms_1thread``: single-thread CPU time per call, which other load barely
+moves. Prints one JSON line, writes benchmarks/results/render.json. ``--pictures DIR`` also writes
+PNGs (overlay on a photo, two people, side view, soft vs hard silhouettes).
 """
 
 from __future__ import annotations
@@ -26,9 +27,12 @@ import argparse
 import os
 import sys
 
-if __name__ == "__main__":  # numba reads this when first imported
+if __name__ == "__main__":  # read by numba / libgomp when first loaded
     _t = sys.argv[sys.argv.index("--threads") + 1] if "--threads" in sys.argv else "2"
     os.environ.setdefault("NUMBA_NUM_THREADS", _t)
+    # numba's "omp" threading layer spins idle workers by default: on shared or busy cores that
+    # slowed every call up to 10x here (the spinning thread steals the time slices of the others).
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import json  # noqa: E402
 import math  # noqa: E402
@@ -40,6 +44,7 @@ import time  # noqa: E402
 import tracemalloc  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+import numba  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
@@ -59,15 +64,15 @@ BATCH = 32
 PHOTO = Path(__file__).resolve().parents[2] / "shared" / "data" / "real" / "photos"
 
 
-def _times_ms(fn, repeats: int, warmup: int = 3) -> tuple[float, float]:
-    """(median, min) wall time in ms over ``repeats`` calls after ``warmup`` calls."""
+def _times_ms(fn, repeats: int, warmup: int = 3, clock=time.perf_counter) -> tuple[float, float]:
+    """(median, min) time in ms over ``repeats`` calls after ``warmup`` calls."""
     for _ in range(warmup):  # numba compile / cache load, thread pool, allocator
         fn()
     ts = []
     for _ in range(repeats):
-        t = time.perf_counter()
+        t = clock()
         fn()
-        ts.append(time.perf_counter() - t)
+        ts.append(clock() - t)
     return statistics.median(ts) * 1000.0, min(ts) * 1000.0
 
 
@@ -142,7 +147,9 @@ def bench_memory(threads: int) -> dict:
     return res
 
 
-def _bench_case(screen: torch.Tensor, faces: torch.Tensor, size: int, repeats: int) -> dict:
+def _bench_case(
+    screen: torch.Tensor, faces: torch.Tensor, size: int, repeats: int, clock=time.perf_counter
+) -> dict:
     """(median, min) times in ms for one batch of screen-space meshes at one size."""
     leaf = screen.detach().clone().requires_grad_()
     weights = torch.randn(screen.shape[0], size, size, generator=torch.Generator().manual_seed(1))
@@ -158,15 +165,17 @@ def _bench_case(screen: torch.Tensor, faces: torch.Tensor, size: int, repeats: i
         (edge_grad_silhouette(leaf, faces, size, tau=1.0) * weights).sum().backward()
 
     return {
-        "hard_ms": _times_ms(lambda: rasterize(screen, faces, size), repeats),
-        "hard_sil_ms": _times_ms(lambda: rasterize_silhouette(screen, faces, size), repeats),
-        "soft_fwd_bwd_ms": _times_ms(soft, repeats),
-        "soft_cull_fwd_bwd_ms": _times_ms(soft_cull, repeats),
-        "edge_fwd_bwd_ms": _times_ms(edge, repeats),
+        "hard_ms": _times_ms(lambda: rasterize(screen, faces, size), repeats, clock=clock),
+        "hard_sil_ms": _times_ms(
+            lambda: rasterize_silhouette(screen, faces, size), repeats, clock=clock
+        ),
+        "soft_fwd_bwd_ms": _times_ms(soft, repeats, clock=clock),
+        "soft_cull_fwd_bwd_ms": _times_ms(soft_cull, repeats, clock=clock),
+        "edge_fwd_bwd_ms": _times_ms(edge, repeats, clock=clock),
     }
 
 
-def bench_speed(repeats: int) -> tuple[dict, dict]:
+def bench_speed(repeats: int, clock=time.perf_counter) -> tuple[dict, dict]:
     """Median and minimum times, keyed ``<what>_<topology>_<size>``."""
     med: dict = {}
     best: dict = {}
@@ -176,10 +185,24 @@ def bench_speed(repeats: int) -> tuple[dict, dict]:
         cam = torch.tensor([[0.9, 0.0, -0.07]]).expand(BATCH, 3)
         for size in SIZES:
             screen = weak_perspective_project(verts, cam, size)
-            for key, (m, b) in _bench_case(screen, faces, size, repeats).items():
+            for key, (m, b) in _bench_case(screen, faces, size, repeats, clock).items():
                 med[f"{key}_{name}_{size}"] = round(m, 2)
                 best[f"{key}_{name}_{size}"] = round(b, 2)
     return med, best
+
+
+def bench_cpu(repeats: int) -> dict:
+    """Single-thread CPU time (thread_time, median): insensitive to other load on the cores.
+
+    With the batch split over threads, 2 idle cores take about half of this wall time.
+    """
+    threads = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        med, _ = bench_speed(repeats, clock=time.thread_time)
+    finally:
+        numba.set_num_threads(threads)
+    return {k: v for k, v in med.items() if not k.startswith("faces_")}
 
 
 def fit_check(method: str, topology: str = "anny", steps: int = 100, seed: int = 0) -> dict:
@@ -293,6 +316,7 @@ def main() -> None:
     ap.add_argument("--fit-steps", type=int, default=100)
     ap.add_argument("--pictures", default=None, help="folder for PNGs (not written by default)")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "render.json"))
+    ap.add_argument("--cpu", action="store_true", help="also single-thread CPU times")
     ap.add_argument("--memory-child", choices=("soft", "edge"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     torch.set_num_threads(1)
@@ -307,7 +331,11 @@ def main() -> None:
     res["fit_soft"] = fit_check("soft", steps=args.fit_steps)
     res["fit_edge"] = fit_check("edge", steps=args.fit_steps)
     res["min_ms"] = best  # best of the repeats: less sensitive to other load on shared cores
+    if args.cpu:
+        res["cpu_ms_1thread"] = bench_cpu(max(3, args.repeats // 2))
     res["load_avg_end"] = round(os.getloadavg()[0], 2)
+    res["numba_threading_layer"] = numba.threading_layer()
+    res["omp_wait_policy"] = os.environ.get("OMP_WAIT_POLICY")
     res["torch"] = torch.__version__
     res["machine"] = platform.machine()
     if args.pictures:

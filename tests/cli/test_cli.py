@@ -166,3 +166,23 @@ def test_eval_real_tiny(tmp_path, tiny_model):
     assert m["n"] >= 20
     h36m = [r for r in m["per_image"] if r["dataset"] == "h36m"]
     assert all(r["mediapipe_mpjpe"] > 0 for r in h36m)
+
+
+def test_shipped_model_loads_offline_and_predicts(tmp_path):
+    """The trained model ships in the package: weights_only load, <= 50 MB, runs the example."""
+    import torch
+
+    from lasor.predict import shipped_model_path
+
+    path = shipped_model_path()
+    assert path.exists(), f"no shipped model at {path}"
+    assert path.stat().st_size <= 50 * 2**20
+    state = torch.load(path, weights_only=True)
+    assert state["body_model"] == "anny"
+    if importlib.util.find_spec("mediapipe") is None:
+        pytest.skip("MediaPipe front end not installed")
+    out = tmp_path / "out"
+    assert main(["predict", "--example", "-o", str(out), "--no-render"]) == 0
+    z = load_npz(out / "astronaut.npz")
+    assert z["vertices"].shape == (13718, 3) and np.isfinite(z["vertices"]).all()
+    assert (z["shape"] >= 0).all() and (z["shape"] <= 1).all()
