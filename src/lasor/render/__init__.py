@@ -8,7 +8,11 @@
   :func:`soft_silhouette` and the faster exact-forward :func:`edge_grad_silhouette`.
 * :mod:`~lasor.render.overlay`: shaded people over photos and side views.
 
-Nothing is compiled or allocated at import; numba kernels compile on first use (cached on disk).
+Nothing is compiled or allocated at import; numba kernels compile on first use (cached on disk)
+and run in parallel over the batch (``NUMBA_NUM_THREADS``). With numba's default "omp" threading
+layer, idle workers spin: on shared or busy cores that made calls up to 10x slower in our
+benchmarks. Set ``OMP_WAIT_POLICY=PASSIVE`` (or ``NUMBA_THREADING_LAYER=workqueue``) in the
+environment before the first call in that case.
 """
 
 from lasor.render.camera import (
