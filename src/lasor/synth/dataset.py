@@ -1,7 +1,9 @@
 """``torch.utils.data`` access to the data engine: one item is one whole batch.
 
-Each item ``i`` is generated from ``numpy.random.default_rng([seed, rank, i])``, so a batch
-depends only on (seed, rank, index): deterministic, shardable across DDP ranks and resumable
+Each item ``i`` is generated from ``numpy.random.default_rng([seed, rank, i])`` for the train
+split and ``[seed, rank, i, 1]`` for the val split, so a batch depends only on (seed, split, rank,
+index) and a val set never repeats the cameras, shapes and occluders of a train run with the same
+seed: deterministic, shardable across DDP ranks and resumable
 from a step number. Use it with ``DataLoader(dataset, batch_size=None, num_workers=...)``; the
 bank of posed bodies is built in the parent process and shared with forked workers.
 """
@@ -53,6 +55,7 @@ class SyntheticBatches(Dataset):
         self.seed = int(seed)
         self.rank = int(rank)
         self.batch_size = int(batch_size)
+        self.split_id = 0 if split == "train" else 1
         self.length = int(length)
         t = time.perf_counter()
         rng = np.random.default_rng([self.seed, 7919, 0 if split == "train" else 1])
@@ -62,6 +65,10 @@ class SyntheticBatches(Dataset):
     def __len__(self) -> int:
         return self.length
 
+    def item_rng(self, index: int) -> np.random.Generator:
+        """The random stream of item ``index`` (train keeps the 3-part seed of earlier runs)."""
+        parts = [self.seed, self.rank, int(index)] + ([self.split_id] if self.split_id else [])
+        return np.random.default_rng(parts)
+
     def __getitem__(self, index: int) -> dict:
-        rng = np.random.default_rng([self.seed, self.rank, int(index)])
-        return make_batch(self.bank, self.batch_size, self.cfg, rng)
+        return make_batch(self.bank, self.batch_size, self.cfg, self.item_rng(index))

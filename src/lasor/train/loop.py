@@ -166,9 +166,7 @@ def make_dataset(cfg: TrainConfig, split: str, rank: int, body: BodyModel) -> Da
     """
     d = cfg.data
     length = cfg.optim.steps if split == "train" else max(1, d.val_size // d.batch_size)
-    # the synthetic engine seeds item i from (seed, rank, i) whatever the split: shift the val
-    # seed so validation batches do not reuse the cameras and occluders of train batches
-    seed = cfg.run.seed if split == "train" else cfg.run.seed + 7_777_777
+    seed = cfg.run.seed  # the datasets keep the splits' random streams apart themselves
     if d.kind == "random":
         sigmoid = (cfg.model.shape_mapping == "sigmoid") or (
             cfg.model.shape_mapping == "auto" and body.name == "anny"
