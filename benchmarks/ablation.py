@@ -48,7 +48,7 @@ def main() -> None:
     from lasor.train.loop import train
 
     only = {int(x) for x in args.only.split(",") if x} or set(range(len(VARIANTS)))
-    for i, (name, sets) in enumerate(VARIANTS.items()):
+    for i, sets in enumerate(VARIANTS.values()):
         out = args.out / f"v{i}"
         if args.report or i not in only or (out / "ablation_row.json").exists():
             continue
@@ -63,7 +63,8 @@ def main() -> None:
         res = run_synthetic_eval(out / "last.pt", out / "eval", n=args.n, seed=0)
         m = res["metrics"]
         row = {
-            "train_eval_s": round(time.perf_counter() - t, 1), "steps": args.steps, "settings": sets,
+            "train_eval_s": round(time.perf_counter() - t, 1), "steps": args.steps,
+            "settings": sets,
             "n_unoccluded": m["unoccluded"]["n"], "n_heavy": m["heavy"]["n"],
             **{f"{s}_{k}": m[s][k] for s in ("unoccluded", "heavy", "all")
                for k in ("mpjpe", "pa_mpjpe", "pve", "pve_t_sc")},
@@ -79,7 +80,8 @@ def main() -> None:
         return
     r0 = next(iter(rows.values()))
     lines = ["| variant | PA-MPJPE unoccluded | PA-MPJPE heavily occluded | PA-MPJPE all | "
-             "MPJPE all | PVE all | PVE-T-SC all |", "|---|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
+             "MPJPE all | PVE all | PVE-T-SC all |",
+             "|---|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
     for name, r in rows.items():
         lines.append(f"| {name} | {r['unoccluded_pa_mpjpe']:.1f} | {r['heavy_pa_mpjpe']:.1f} | "
                      f"{r['all_pa_mpjpe']:.1f} | {r['all_mpjpe']:.1f} | {r['all_pve']:.1f} | "
