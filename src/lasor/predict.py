@@ -126,17 +126,9 @@ def _with_mask(obs: PersonObservation, mask: np.ndarray) -> PersonObservation:
 
 
 def _read_keypoint_file(path: Path, image_path: Path, hw: tuple[int, int]) -> list:
-    from lasor.frontend import files
+    from lasor.frontend.files import read_keypoints
 
-    try:
-        data = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise FrontendError(
-            path, f"is not valid JSON ({e}); expected COCO or OpenPose keypoints"
-        ) from e
-    if isinstance(data, dict) and "people" in data:
-        return files.read_openpose(path)
-    return files.read_coco_keypoints(path, image=image_path.name, image_size=hw)
+    return read_keypoints(path, image=image_path.name, image_size=hw)
 
 
 def _cam_translation(cam: np.ndarray, box, image_hw: tuple[int, int], focal: float) -> np.ndarray:

@@ -16,6 +16,7 @@ from lasor.frontend import (
     read_boxes,
     read_coco_dataset,
     read_coco_keypoints,
+    read_keypoints,
     read_mask,
     read_openpose,
 )
@@ -254,6 +255,24 @@ def test_openpose_malformed(tmp_path: Path):
         read_openpose(nopeople)
     empty = _write_json(tmp_path / "op_empty.json", {"people": []})
     assert read_openpose(empty) == []
+
+
+def test_read_keypoints_dispatches_on_content(coco_file: Path, tmp_path: Path):
+    coco = read_keypoints(coco_file, "a.jpg")
+    want = read_coco_keypoints(coco_file, "a.jpg")
+    assert len(coco) == len(want) == 3
+    for a, b in zip(coco, want, strict=True):
+        np.testing.assert_array_equal(a.keypoints, b.keypoints)
+        np.testing.assert_array_equal(a.mask, b.mask)
+    values = [v for i in range(18) for v in (float(i), 5.0, 0.8)]
+    op = _write_json(tmp_path / "x_keypoints.json", {"people": [{"pose_keypoints_2d": values}]})
+    got = read_keypoints(op, "x.jpg", image_size=(10, 10))
+    assert len(got) == 1 and got[0].source.startswith("openpose:")
+    np.testing.assert_array_equal(got[0].keypoints, read_openpose(op)[0].keypoints)
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(FrontendError, match=r"bad\.json.*not valid JSON.*COCO or OpenPose"):
+        read_keypoints(bad)
 
 
 # ---------------------------------------------------------------------------------- masks

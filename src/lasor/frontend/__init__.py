@@ -9,6 +9,7 @@ from lasor.frontend.files import (
     read_boxes,
     read_coco_dataset,
     read_coco_keypoints,
+    read_keypoints,
     read_mask,
     read_openpose,
 )
@@ -21,6 +22,7 @@ __all__ = [
     "read_boxes",
     "read_coco_dataset",
     "read_coco_keypoints",
+    "read_keypoints",
     "read_mask",
     "read_openpose",
 ]

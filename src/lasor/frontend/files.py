@@ -376,9 +376,12 @@ _COCO_EXPECTED_S = f"expected {_COCO_EXPECTED}"
 _KP_EXPECTED = f"{3 * NUM_KEYPOINTS} numbers, [x, y, v] for each of the 17 COCO keypoints"
 
 
-def _coco_tables(path: PathLike) -> tuple[list[dict], list[dict], set[int] | None]:
-    """Parse a COCO-like file into (images, annotations, person category ids or None)."""
-    data = _read_json(path, _COCO_EXPECTED)
+def _coco_tables(
+    path: PathLike, data: Any = None
+) -> tuple[list[dict], list[dict], set[int] | None]:
+    """Parse a COCO-like file (or its parsed ``data``) into (images, annotations, person ids)."""
+    if data is None:
+        data = _read_json(path, _COCO_EXPECTED)
     images: list[dict] = []
     person_ids: set[int] | None = None
     if isinstance(data, dict) and "annotations" in data:
@@ -474,6 +477,7 @@ def read_coco_keypoints(
     image_size: tuple[int, int] | None = None,
     include_crowd: bool = False,
     occluded_confidence: float = 0.5,
+    _data: Any = None,
 ) -> list[PersonObservation]:
     """People of one image from a COCO keypoint file.
 
@@ -492,7 +496,7 @@ def read_coco_keypoints(
     Raises:
         FrontendError: malformed file, unknown image, or ambiguous choice of image.
     """
-    images, annotations, person_ids = _coco_tables(path)
+    images, annotations, person_ids = _coco_tables(path, _data)
     size = tuple(int(v) for v in image_size) if image_size is not None else None
     chosen_id: Any = None
     if images:
@@ -623,7 +627,10 @@ def read_openpose(path: PathLike) -> list[PersonObservation]:
     Raises:
         FrontendError: malformed file or unsupported number of keypoints.
     """
-    data = _read_json(path, _OPENPOSE_EXPECTED)
+    return _openpose_people(_read_json(path, _OPENPOSE_EXPECTED), path)
+
+
+def _openpose_people(data: Any, path: PathLike) -> list[PersonObservation]:
     if not isinstance(data, dict) or not isinstance(data.get("people"), list):
         raise FrontendError(path, f"has no `people` list; expected {_OPENPOSE_EXPECTED}")
     people = []
@@ -657,6 +664,23 @@ def read_openpose(path: PathLike) -> list[PersonObservation]:
             )
         )
     return people
+
+
+def read_keypoints(
+    path: PathLike, image: str | int | None = None, *, image_size: tuple[int, int] | None = None
+) -> list[PersonObservation]:
+    """People from a keypoint JSON in either format: OpenPose (a ``people`` list) or COCO.
+
+    The file is read once and dispatched on its content; ``image`` and ``image_size`` are
+    passed to :func:`read_coco_keypoints` (OpenPose files describe one image).
+
+    Raises:
+        FrontendError: missing or malformed file (the message names it and the formats).
+    """
+    data = _read_json(path, "COCO or OpenPose keypoints")
+    if isinstance(data, dict) and "people" in data:
+        return _openpose_people(data, path)
+    return read_coco_keypoints(path, image, image_size=image_size, _data=data)
 
 
 # ----------------------------------------------------------------------------------------------
