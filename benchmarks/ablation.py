@@ -78,6 +78,7 @@ def main() -> None:
     if len(rows) < len(VARIANTS):
         print(json.dumps({"evaluated": sorted(rows), "missing": len(VARIANTS) - len(rows)}))
         return
+    paired = paired_differences(args, run_synthetic_eval)
     r0 = next(iter(rows.values()))
     lines = ["| variant | PA-MPJPE unoccluded | PA-MPJPE heavily occluded | PA-MPJPE all | "
              "MPJPE all | PVE all | PVE-T-SC all |",
@@ -86,15 +87,48 @@ def main() -> None:
         lines.append(f"| {name} | {r['unoccluded_pa_mpjpe']:.1f} | {r['heavy_pa_mpjpe']:.1f} | "
                      f"{r['all_pa_mpjpe']:.1f} | {r['all_mpjpe']:.1f} | {r['all_pve']:.1f} | "
                      f"{r['all_pve_t_sc']:.1f} |")  # fmt: skip
+    lines += ["", f"({r0['steps']} steps each from scratch, same seed; test set {args.n} held-out "
+              f"samples: {r0['n_unoccluded']} unoccluded, {r0['n_heavy']} heavily occluded; mm)",
+              "",
+              "Paired difference to the full model on the same test samples (variant minus full, "
+              "mean ± 95 % interval of the mean over test samples; positive = worse than full; "
+              "one training seed, so training noise is not in the interval):", "",
+              "| variant | Δ PA-MPJPE unoccluded | Δ PA-MPJPE heavily occluded | Δ PA-MPJPE all | "
+              "Δ MPJPE heavily occluded |", "|---|---:|---:|---:|---:|"]  # fmt: skip
+    for name, d in paired.items():
+        cells = [d[f"{s}_{k}"] for s, k in (("unoccluded", "pa_mpjpe"), ("heavy", "pa_mpjpe"),
+                                             ("all", "pa_mpjpe"), ("heavy", "mpjpe"))]  # fmt: skip
+        lines.append(f"| {name} | " + " | ".join(f"{m:+.1f} ± {h:.1f}" for m, h in cells) + " |")
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "ablation.md").write_text(
-        "\n".join(lines) + f"\n\n(mm; {r0['steps']} steps each from scratch, same seed; test set "
-        f"{args.n} held-out samples: {r0['n_unoccluded']} unoccluded, {r0['n_heavy']} heavily "
-        "occluded)\n"
-    )
-    line = json.dumps({"steps": r0["steps"], "n": args.n, "variants": rows})
+    (RESULTS / "ablation.md").write_text("\n".join(lines) + "\n")
+    line = json.dumps({"steps": r0["steps"], "n": args.n, "variants": rows, "paired": paired})
     (RESULTS / "ablation.json").write_text(line + "\n")
     print(line)
+
+
+def paired_differences(args, run_synthetic_eval) -> dict:
+    """Per-stratum mean and 95 % half-width of (variant - full) per-sample errors."""
+    import numpy as np
+
+    from lasor.eval.synthetic import strata
+
+    per = []
+    for i in range(len(VARIANTS)):
+        out = args.out / f"v{i}"
+        if not (out / "eval" / "per_sample.npz").exists():  # evaluated before it was saved
+            run_synthetic_eval(out / "last.pt", out / "eval", n=args.n, seed=0)
+        per.append(dict(np.load(out / "eval" / "per_sample.npz")))
+    masks = strata(per[0]["flags"], per[0]["frac"])
+    res = {}
+    for name, p in zip(list(VARIANTS)[1:], per[1:], strict=True):
+        assert np.array_equal(p["frac"], per[0]["frac"]), "test sets differ"
+        res[name] = {}
+        for s in ("unoccluded", "heavy", "all"):
+            for k in ("mpjpe", "pa_mpjpe", "pve"):
+                d = (p[k] - per[0][k])[masks[s]]
+                half = 1.96 * d.std(ddof=1) / np.sqrt(len(d))
+                res[name][f"{s}_{k}"] = [round(float(d.mean()), 2), round(float(half), 2)]
+    return res
 
 
 if __name__ == "__main__":

@@ -139,6 +139,9 @@ def test_eval_synthetic_tiny(tmp_path, tiny_model):
     assert m["n"] == 16 and m["metrics"]["all"]["n"] == 16
     assert m["metrics"]["all"]["mpjpe"] > 0
     assert (out / "metrics.md").exists() and (out / "error_vs_occlusion.png").exists()
+    per = np.load(out / "per_sample.npz")
+    assert per["pa_mpjpe"].shape == (16,) and per["per_joint"].shape == (16, 17)
+    assert per["mpjpe"].mean() == pytest.approx(m["metrics"]["all"]["mpjpe"], abs=0.01)
 
 
 def test_synth_preview_and_export(tmp_path):

@@ -166,6 +166,8 @@ def run_synthetic_eval(
     }  # fmt: skip
     (out_dir / "metrics.json").write_text(json.dumps(result, indent=1) + "\n")
     (out_dir / "metrics.md").write_text(markdown_table(summary))
+    # per-sample errors, for paired comparisons of checkpoints on the same test set
+    np.savez_compressed(out_dir / "per_sample.npz", **per)
     bins = [k for k in summary if k.startswith("frac_")]
     centres = [(FRACTION_BINS[i] + min(FRACTION_BINS[i + 1], 1.0)) / 2 for i in range(len(bins))]
     line_chart(
