@@ -140,7 +140,7 @@ def markdown_table(summary: dict) -> str:
 def run_synthetic_eval(
     checkpoint: Path,
     out_dir: Path,
-    n: int = 512,
+    n: int = 2048,
     seed: int = 0,
     bvh: Path | None = None,
     pose_bank: Path | None = None,
