@@ -1,6 +1,14 @@
 """Synthetic occlusion benchmark of a model: writes benchmarks/results/eval_synthetic.{json,md}.
 
-    python benchmarks/eval_synthetic.py [--checkpoint MODEL] [-n 2048] [--seed 0]
+    python benchmarks/eval_synthetic.py [--checkpoint MODEL] [-n 2048] [--seed 0] [--name NAME]
+
+Also committed: ``eval_synthetic_anny_v2`` (the previous model on the same set, for the model
+card) and ``eval_synthetic_anny_v2_n512_seed{0,1,2}`` (512-sample sets, why the default is 2048):
+
+    python benchmarks/eval_synthetic.py --checkpoint runs/anny_v2/last.pt \
+        --name eval_synthetic_anny_v2 --no-pictures
+    python benchmarks/eval_synthetic.py --checkpoint runs/anny_v2/last.pt -n 512 --seed 1 \
+        --name eval_synthetic_anny_v2_n512_seed1 --no-pictures
 
 Default model: the one shipped in the package. Test set: the engine's fixed ``val`` samples
 (held-out CMU subjects) — see ``lasor.eval.synthetic``. 2048 samples: with 512, one model's
@@ -28,6 +36,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--name", default="eval_synthetic")
+    ap.add_argument("--no-pictures", action="store_true", help="only the .json and .md")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     from lasor.eval.synthetic import run_synthetic_eval
@@ -38,7 +47,7 @@ def main() -> None:
         res = run_synthetic_eval(ckpt, Path(tmp), n=args.n, seed=args.seed)
         RESULTS.mkdir(exist_ok=True)
         shutil.copy(Path(tmp) / "metrics.md", RESULTS / f"{args.name}.md")
-        for png in ("error_vs_occlusion.png", "per_joint_error.png"):
+        for png in () if args.no_pictures else ("error_vs_occlusion.png", "per_joint_error.png"):
             shutil.copy(Path(tmp) / png, RESULTS / f"{args.name}_{png}")
     line = json.dumps(res)
     print(line)

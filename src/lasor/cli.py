@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from pathlib import Path
 
@@ -304,12 +303,6 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
-    # Read by libgomp (numba's and torch's OpenMP) when first loaded, which the commands do
-    # lazily after this point. The default spins idle worker threads: on busy or shared cores
-    # that made numba kernels up to 10x slower here; on 2 idle cores training ran at the same
-    # speed either way (benchmarks/train_step.py --threads 2, twice each: 158 / 152 samples/s
-    # default, 148 / 157 passive).
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     return int(args.func(args) or 0)
 
 
