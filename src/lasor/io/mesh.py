@@ -18,8 +18,8 @@ def write_obj(path: str | Path, vertices: np.ndarray, faces: np.ndarray) -> Path
     path = Path(path)
     v = np.asarray(vertices, dtype=np.float64).reshape(-1, 3)
     f = np.asarray(faces, dtype=np.int64).reshape(-1, 3) + 1
-    # one %-format over a repeated template: ~2x faster than a format per line, which was
-    # ~2.5x faster than np.savetxt (13 vs 28 ms for Anny's 13.7k-vertex mesh)
+    # one %-format over a repeated template: much faster than np.savetxt or a format per line
+    # (predict.json: writing all of a person's files went from 74 to 17 ms)
     text = ("v %.6f %.6f %.6f\n" * len(v)) % tuple(v.ravel().tolist())  # noqa: UP031
     text += ("f %d %d %d\n" * len(f)) % tuple(f.ravel().tolist())  # noqa: UP031
     path.write_text("# written by lasor\n" + text)

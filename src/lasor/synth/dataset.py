@@ -1,11 +1,11 @@
 """``torch.utils.data`` access to the data engine: one item is one whole batch.
 
 Each item ``i`` is generated from ``numpy.random.default_rng([seed, rank, i])`` for the train
-split and ``[seed, rank, i, 1]`` for the val split, so a batch depends only on (seed, split, rank,
-index) and a val set never repeats the cameras, shapes and occluders of a train run with the same
-seed: deterministic, shardable across DDP ranks and resumable
-from a step number. Use it with ``DataLoader(dataset, batch_size=None, num_workers=...)``; the
-bank of posed bodies is built in the parent process and shared with forked workers.
+split and ``[seed, rank, i, 1]`` for the val split, so a batch depends only on (seed, split,
+rank, index): deterministic, shardable across DDP ranks, resumable from a step number, and a val
+set never repeats the cameras, shapes and occluders of a train run with the same seed. Use it
+with ``DataLoader(dataset, batch_size=None, num_workers=...)``; the bank of posed bodies is built
+in the parent process and shared with forked workers.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ class SyntheticBatches(Dataset):
         self.split_id = 0 if split == "train" else 1
         self.length = int(length)
         t = time.perf_counter()
-        rng = np.random.default_rng([self.seed, 7919, 0 if split == "train" else 1])
+        rng = np.random.default_rng([self.seed, 7919, self.split_id])
         self.bank: BodyBank = build_body_bank(body, bank_size, pose_source(split, pose_bank), rng)
         logger.info("posed %d %s bodies in %.1f s", bank_size, split, time.perf_counter() - t)
 

@@ -452,7 +452,8 @@ def _train(
     scheduler = build_scheduler(cfg.optim, optimizer)
     step = 0
     best: dict[str, Any] = {"metric": run.best_metric, "value": None, "step": -1}
-    if state is not None:
+    resumed = state is not None
+    if resumed:
         regressor.load_state_dict(state["model"])
         criterion.load_state_dict(state["criterion"])
         optimizer.load_state_dict(state["optimizer"])
@@ -472,7 +473,7 @@ def _train(
         regressor.load_state_dict({k: v.float() for k, v in init["model"].items()})
         logger.info("initialised the regressor from %s (step %s)", run.init_from, init.get("step"))
         del init
-    else:
+    if not resumed:  # a fresh or warm start: per-rank global RNGs from the run's seed
         torch.manual_seed(_seed(run.seed, info.rank))
         np.random.seed(_seed(run.seed, info.rank) % 2**32)
     ddp = D.wrap_ddp(net, info, broadcast_buffers=cfg.model.norm == "batch")
