@@ -81,9 +81,28 @@ def test_groupnorm_output_independent_of_batch_mates():
     torch.testing.assert_close(alone, together, atol=1e-5, rtol=1e-5)
 
 
-def test_gradient_flows_to_every_layer():
+@pytest.mark.parametrize("size", [64, 96, 128])
+def test_coord_channels_and_flatten_pooling(size):
     torch.manual_seed(0)
-    model = small(shape_init=ANNY_DEFAULT)
+    model = small(coord_channels=True, pool="flatten")
+    seen = {}
+    model.encoder.stem[0].register_forward_hook(lambda m, i, o: seen.update(x=i[0]))
+    x = torch.rand(2, 18, size, size)
+    out = model(x)
+    assert out.body_pose.shape == (2, 19, 3, 3)
+    assert model.encoder.out_channels == 64 * 16  # 64 reduced channels on a 4x4 grid
+    stem_in = seen["x"]
+    assert stem_in.shape == (2, 20, size, size)
+    torch.testing.assert_close(stem_in[:, :18], x)
+    ramp = torch.linspace(-1, 1, size)
+    torch.testing.assert_close(stem_in[1, 18], ramp.expand(size, size))  # x grows rightwards
+    torch.testing.assert_close(stem_in[1, 19], ramp[:, None].expand(size, size))  # y downwards
+
+
+@pytest.mark.parametrize("kw", [{}, {"coord_channels": True, "pool": "flatten"}])
+def test_gradient_flows_to_every_layer(kw):
+    torch.manual_seed(0)
+    model = small(shape_init=ANNY_DEFAULT, **kw)
     out = model(torch.rand(2, 18, 64, 64))
     loss = out.body_pose.sum() + out.global_orient.sum() + out.shape.sum() + out.cam.sum()
     loss.backward()
@@ -101,8 +120,38 @@ def test_rejects_bad_arguments():
         small(shape_init=[0.5, 0.5])
     with pytest.raises(ValueError, match="norm"):
         small(norm="layer")
+    with pytest.raises(ValueError, match="pool"):
+        small(pool="max")
 
 
 def test_default_shape_mapping():
     assert default_shape_mapping("anny") == "sigmoid"
     assert default_shape_mapping("smpl") == "identity"
+
+
+def test_keypoint_readout_recovers_blob_positions():
+    from lasor.model.regressor import keypoint_readout
+
+    size = 64
+    grid = torch.linspace(-1, 1, size)
+    centres = torch.tensor([[-0.5, 0.25], [0.3, -0.7]])  # (x, y) in [-1, 1]
+    maps = torch.zeros(1, 3, size, size)
+    for k, (cx, cy) in enumerate(centres):
+        gx = torch.exp(-((grid - cx) ** 2) / (2 * 0.06**2))
+        gy = torch.exp(-((grid - cy) ** 2) / (2 * 0.06**2))
+        maps[0, k] = gy[:, None] * gx[None, :]
+    out = keypoint_readout(maps).reshape(3, 3)  # channel 2 stays empty (a hidden joint)
+    torch.testing.assert_close(out[:2, 1:], centres, atol=1e-3, rtol=0)
+    assert out[0, 0] > 0.95 and out[1, 0] > 0.95
+    torch.testing.assert_close(out[2], torch.zeros(3))
+
+
+def test_keypoint_readout_feeds_the_head():
+    torch.manual_seed(0)
+    model = small(keypoint_readout=True)
+    assert model.num_features == model.encoder.out_channels + 3 * 17
+    x = torch.rand(2, 18, 64, 64)
+    out = model(x)
+    out.body_pose.sum().backward()
+    assert model.head[0].weight.shape[1] == model.num_features + model.num_params
+    assert torch.isfinite(model.head[0].weight.grad).all()

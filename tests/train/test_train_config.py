@@ -90,7 +90,13 @@ def test_unknown_yaml_key_and_wrong_type():
 
 def test_validate_config():
     validate_config(TrainConfig())
-    for bad in ["model.norm=layer", "data.kind=coco", "optim.scheduler=poly", "run.best_metric=x"]:
+    for bad in [
+        "model.norm=layer",
+        "model.pool=max",
+        "data.kind=coco",
+        "optim.scheduler=poly",
+        "run.best_metric=x",
+    ]:
         with pytest.raises(ValueError):
             validate_config(apply_overrides(TrainConfig(), [bad]))
     with pytest.raises(ValueError, match="same length"):

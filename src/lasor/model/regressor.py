@@ -97,8 +97,17 @@ class _BasicBlock(nn.Module):
         return self.act(y + self.skip(x))
 
 
+#: How the encoder turns its last feature map into a vector. "mean": global average pooling
+#: (ResNet; where things are in the image survives only through padding effects); "flatten":
+#: a 1x1 convolution to ``FLATTEN_CHANNELS`` channels, pooled to a 4x4 grid and flattened, so the
+#: head sees where each feature is.
+POOLINGS = ("mean", "flatten")
+FLATTEN_CHANNELS = 64
+FLATTEN_GRID = 4
+
+
 class Encoder(nn.Module):
-    """ResNet-style encoder: 3x3 stride-2 stem, one stride-2 stage per width, global pooling.
+    """ResNet-style encoder: 3x3 stride-2 stem, one stride-2 stage per width, then pooling.
 
     Args:
         in_channels: proxy channels C.
@@ -106,16 +115,31 @@ class Encoder(nn.Module):
         blocks: basic blocks per stage (same length as ``widths``).
         norm: "group" or "batch".
         groups: GroupNorm groups (reduced to a divisor of the channel count).
+        coord_channels: append two channels holding each pixel's x and y in [-1, 1] to the
+            input (CoordConv, Liu et al. 2018): the proxy's joint positions become directly
+            readable instead of inferred from padding.
+        pool: one of ``POOLINGS``.
     """
 
     def __init__(
-        self, in_channels: int, widths: list[int], blocks: list[int], norm: str, groups: int
+        self,
+        in_channels: int,
+        widths: list[int],
+        blocks: list[int],
+        norm: str,
+        groups: int,
+        coord_channels: bool = False,
+        pool: str = "mean",
     ) -> None:
         super().__init__()
         if len(widths) != len(blocks) or not widths:
             raise ValueError(f"widths {widths} and blocks {blocks} must be non-empty, same length")
+        if pool not in POOLINGS:
+            raise ValueError(f"pool must be one of {POOLINGS}, got {pool!r}")
+        self.coord_channels = bool(coord_channels)
+        self.pool = pool
         self.stem = nn.Sequential(
-            nn.Conv2d(in_channels, widths[0], 3, 2, 1, bias=False),
+            nn.Conv2d(in_channels + 2 * self.coord_channels, widths[0], 3, 2, 1, bias=False),
             _norm(norm, widths[0], groups),
             nn.ReLU(inplace=True),
         )
@@ -128,13 +152,54 @@ class Encoder(nn.Module):
             c = w
         self.stages = nn.Sequential(*stages)
         self.out_channels = c
+        self.reduce: nn.Module = nn.Identity()
+        if pool == "flatten":
+            self.reduce = nn.Sequential(
+                nn.Conv2d(c, FLATTEN_CHANNELS, 1, bias=False),
+                _norm(norm, FLATTEN_CHANNELS, groups),
+                nn.ReLU(inplace=True),
+                nn.AdaptiveAvgPool2d(FLATTEN_GRID),
+                nn.Flatten(1),
+            )
+            self.out_channels = FLATTEN_CHANNELS * FLATTEN_GRID**2
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, C, H, W) -> (B, F) pooled features."""
-        return self.stages(self.stem(x)).mean(dim=(2, 3))
+        if self.coord_channels:
+            b, _, h, w = x.shape
+            ys = torch.linspace(-1.0, 1.0, h, dtype=x.dtype, device=x.device)
+            xs = torch.linspace(-1.0, 1.0, w, dtype=x.dtype, device=x.device)
+            grid = torch.stack(torch.meshgrid(xs, ys, indexing="xy"))  # (2, H, W): x, y
+            x = torch.cat([x, grid.expand(b, -1, -1, -1)], dim=1)
+        y = self.stages(self.stem(x))
+        if self.pool == "mean":
+            return y.mean(dim=(2, 3))
+        return self.reduce(y)
+
+
+def keypoint_readout(heatmaps: torch.Tensor, eps: float = 1e-4) -> torch.Tensor:
+    """Per-channel peak and soft-argmax of heatmaps: what a joint's blob says, read directly.
+
+    Args:
+        heatmaps: (B, K, H, W) non-negative maps (Gaussian blobs of peak ~1; empty when hidden).
+
+    Returns:
+        (B, 3K) features ``[peak_k, x_k, y_k]``: the channel's maximum and its ``h^2``-weighted
+        mean position in [-1, 1] (x right, y down; 0 for an empty channel).
+    """
+    b, k, h, w = heatmaps.shape
+    m = heatmaps.clamp_min(0.0)
+    peak = m.amax(dim=(2, 3))
+    wgt = m.square()
+    mass = wgt.sum(dim=(2, 3))
+    ys = torch.linspace(-1.0, 1.0, h, dtype=m.dtype, device=m.device)
+    xs = torch.linspace(-1.0, 1.0, w, dtype=m.dtype, device=m.device)
+    x = (wgt.sum(dim=2) * xs).sum(dim=2) / (mass + eps)
+    y = (wgt.sum(dim=3) * ys).sum(dim=2) / (mass + eps)
+    return torch.stack([peak, x, y], dim=2).reshape(b, 3 * k)
 
 
 class Regressor(nn.Module):
@@ -147,7 +212,9 @@ class Regressor(nn.Module):
             if None.
         shape_mapping: one of ``SHAPE_MAPPINGS``.
         in_channels: proxy channels.
-        widths, blocks, norm, groups: encoder layout (see ``Encoder``).
+        widths, blocks, norm, groups, coord_channels, pool: encoder layout (see ``Encoder``).
+        keypoint_readout: also feed the head each heatmap channel's peak and soft-argmax
+            (``keypoint_readout``; channels 1.. of the proxy, channel 0 being the silhouette).
         head_hidden: width of the IEF MLP.
         ief_iters: refinement rounds.
         dropout: dropout in the IEF MLP.
@@ -168,6 +235,9 @@ class Regressor(nn.Module):
         blocks: list[int] | tuple[int, ...] = (1, 1, 1, 1),
         norm: str = "group",
         groups: int = 8,
+        coord_channels: bool = False,
+        pool: str = "mean",
+        keypoint_readout: bool = False,
         head_hidden: int = 512,
         ief_iters: int = 3,
         dropout: float = 0.0,
@@ -186,11 +256,17 @@ class Regressor(nn.Module):
         self.shape_mapping = shape_mapping
         self.ief_iters = int(ief_iters)
         self.cam_scale_init = float(cam_scale_init)
-        self.encoder = Encoder(in_channels, list(widths), list(blocks), norm, groups)
+        self.encoder = Encoder(
+            in_channels, list(widths), list(blocks), norm, groups, coord_channels, pool
+        )
 
+        self.keypoint_readout = bool(keypoint_readout)
+        self.num_features = self.encoder.out_channels
+        if self.keypoint_readout:
+            self.num_features += 3 * (in_channels - 1)
         n = self.num_params
         self.head = nn.Sequential(
-            nn.Linear(self.encoder.out_channels + n, head_hidden),
+            nn.Linear(self.num_features + n, head_hidden),
             nn.ReLU(inplace=True),
             nn.Dropout(dropout),
             nn.Linear(head_hidden, head_hidden),
@@ -237,6 +313,8 @@ class Regressor(nn.Module):
             RegressorOutput with batch size B.
         """
         feat = self.encoder(proxy)
+        if self.keypoint_readout:
+            feat = torch.cat([feat, keypoint_readout(proxy[:, 1:])], dim=1)
         params = self.init_params.expand(feat.shape[0], -1)
         for _ in range(self.ief_iters):
             params = params + self.head(torch.cat([feat, params], dim=1))

@@ -49,6 +49,9 @@ class ModelConfig:
         blocks: basic blocks per stage.
         norm: "group" (default; batch-independent, see ``lasor.model.regressor``) or "batch".
         groups: GroupNorm groups.
+        coord_channels: append x/y coordinate channels to the proxy (CoordConv).
+        pool: "mean" (global average pooling) or "flatten" (a 4x4 grid of reduced features).
+        keypoint_readout: feed the head each heatmap's peak and soft-argmax as well.
         head_hidden: IEF MLP width.
         ief_iters: IEF refinement rounds.
         dropout: dropout in the IEF MLP.
@@ -64,6 +67,9 @@ class ModelConfig:
     blocks: list[int] = field(default_factory=lambda: [1, 1, 1, 1])
     norm: str = "group"
     groups: int = 8
+    coord_channels: bool = False
+    pool: str = "mean"
+    keypoint_readout: bool = False
     head_hidden: int = 512
     ief_iters: int = 3
     dropout: float = 0.0
@@ -420,6 +426,7 @@ def _convert(tp: Any, value: Any, path: str) -> Any:
 
 _CHOICES = {
     ("model", "norm"): ("group", "batch"),
+    ("model", "pool"): ("mean", "flatten"),
     ("model", "shape_mapping"): ("auto", "sigmoid", "identity"),
     ("data", "kind"): ("synthetic", "random"),
     ("loss", "weighting"): ("fixed", "uncertainty"),
