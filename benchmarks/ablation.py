@@ -14,6 +14,12 @@ on a many-core machine (2 cores here: two 1-thread processes, two variants each)
     OMP_WAIT_POLICY=PASSIVE python benchmarks/ablation.py --only 0,1 --threads 1 &
     OMP_WAIT_POLICY=PASSIVE python benchmarks/ablation.py --only 2,3 --threads 1 &
     # when both finish (or any later time): python benchmarks/ablation.py --report
+
+``--study architecture`` runs the same protocol over encoder layouts instead (global pooling,
+as shipped; a flattened 4x4 feature grid with CoordConv inputs; that plus a direct heatmap
+readout; see ``lasor.model.regressor``), writing ``architecture.{json,md}`` from
+``runs/architecture``. Its first variant is the lasor study's "full" model, so
+``runs/architecture/v0`` may be a link to ``runs/ablation/v0``.
 """
 
 from __future__ import annotations
@@ -24,31 +30,45 @@ import time
 from pathlib import Path
 
 RESULTS = Path(__file__).parent / "results"
-VARIANTS = {
-    "full (sil + occ)": ["loss.use_silhouette=true", "data.synth={occlusion: true}"],
-    "no silhouette loss": ["loss.use_silhouette=false", "data.synth={occlusion: true}"],
-    "no occlusion synthesis": ["loss.use_silhouette=true", "data.synth={occlusion: false}"],
-    "neither": ["loss.use_silhouette=false", "data.synth={occlusion: false}"],
+LASOR = ["loss.use_silhouette=true", "data.synth={occlusion: true}"]
+GRID = ["model.coord_channels=true", "model.pool=flatten"]
+STUDIES = {
+    "lasor": {
+        "full (sil + occ)": LASOR,
+        "no silhouette loss": ["loss.use_silhouette=false", "data.synth={occlusion: true}"],
+        "no occlusion synthesis": ["loss.use_silhouette=true", "data.synth={occlusion: false}"],
+        "neither": ["loss.use_silhouette=false", "data.synth={occlusion: false}"],
+    },
+    "architecture": {
+        "global pooling (shipped v1-v3 layout)": LASOR,
+        "4x4 grid + CoordConv": LASOR + GRID,
+        "4x4 grid + CoordConv + heatmap readout": LASOR + GRID + ["model.keypoint_readout=true"],
+    },
 }
+RESULT_NAME = {"lasor": "ablation", "architecture": "architecture"}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--config", type=Path, default=Path("configs/train_default.yaml"))
     ap.add_argument("--steps", type=int, default=3000)
-    ap.add_argument("--out", type=Path, default=Path("runs/ablation"))
+    ap.add_argument("--study", choices=sorted(STUDIES), default="lasor")
+    ap.add_argument("--out", type=Path, default=None, help="default: runs/<result name>")
     ap.add_argument("-n", type=int, default=512, help="test samples")
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--only", default="", help="comma-separated variant indices (default: all)")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: all cores)")
     ap.add_argument("--report", action="store_true", help="only collect the evaluated rows")
     args = ap.parse_args()
+    variants = STUDIES[args.study]
+    result = RESULT_NAME[args.study]
+    args.out = args.out or Path("runs") / result
     from lasor.eval.synthetic import run_synthetic_eval
     from lasor.train.config import load_config
     from lasor.train.loop import train
 
-    only = {int(x) for x in args.only.split(",") if x} or set(range(len(VARIANTS)))
-    for i, sets in enumerate(VARIANTS.values()):
+    only = {int(x) for x in args.only.split(",") if x} or set(range(len(variants)))
+    for i, sets in enumerate(variants.values()):
         out = args.out / f"v{i}"
         if args.report or i not in only or (out / "ablation_row.json").exists():
             continue
@@ -71,14 +91,15 @@ def main() -> None:
         }  # fmt: skip
         (out / "ablation_row.json").write_text(json.dumps(row) + "\n")
     rows = {}
-    for i, name in enumerate(VARIANTS):
+    for i, name in enumerate(variants):
         f = args.out / f"v{i}" / "ablation_row.json"
         if f.exists():
             rows[name] = json.loads(f.read_text())
-    if len(rows) < len(VARIANTS):
-        print(json.dumps({"evaluated": sorted(rows), "missing": len(VARIANTS) - len(rows)}))
+    if len(rows) < len(variants):
+        print(json.dumps({"evaluated": sorted(rows), "missing": len(variants) - len(rows)}))
         return
-    paired = paired_differences(args, run_synthetic_eval)
+    paired = paired_differences(args, variants, run_synthetic_eval)
+    first = next(iter(variants))
     r0 = next(iter(rows.values()))
     lines = ["| variant | PA-MPJPE unoccluded | PA-MPJPE heavily occluded | PA-MPJPE all | "
              "MPJPE all | PVE all | PVE-T-SC all |",
@@ -90,8 +111,8 @@ def main() -> None:
     lines += ["", f"({r0['steps']} steps each from scratch, same seed; test set {args.n} held-out "
               f"samples: {r0['n_unoccluded']} unoccluded, {r0['n_heavy']} heavily occluded; mm)",
               "",
-              "Paired difference to the full model on the same test samples (variant minus full, "
-              "mean ± 95 % interval of the mean over test samples; positive = worse than full; "
+              f"Paired difference to \"{first}\" on the same test samples (variant minus it, "
+              "mean ± 95 % interval of the mean over test samples; positive = worse; "
               "one training seed, so training noise is not in the interval):", "",
               "| variant | Δ PA-MPJPE unoccluded | Δ PA-MPJPE heavily occluded | Δ PA-MPJPE all | "
               "Δ MPJPE heavily occluded |", "|---|---:|---:|---:|---:|"]  # fmt: skip
@@ -100,27 +121,27 @@ def main() -> None:
                                              ("all", "pa_mpjpe"), ("heavy", "mpjpe"))]  # fmt: skip
         lines.append(f"| {name} | " + " | ".join(f"{m:+.1f} ± {h:.1f}" for m, h in cells) + " |")
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "ablation.md").write_text("\n".join(lines) + "\n")
+    (RESULTS / f"{result}.md").write_text("\n".join(lines) + "\n")
     line = json.dumps({"steps": r0["steps"], "n": args.n, "variants": rows, "paired": paired})
-    (RESULTS / "ablation.json").write_text(line + "\n")
+    (RESULTS / f"{result}.json").write_text(line + "\n")
     print(line)
 
 
-def paired_differences(args, run_synthetic_eval) -> dict:
-    """Per-stratum mean and 95 % half-width of (variant - full) per-sample errors."""
+def paired_differences(args, variants: dict, run_synthetic_eval) -> dict:
+    """Per-stratum mean and 95 % half-width of (variant - first variant) per-sample errors."""
     import numpy as np
 
     from lasor.eval.synthetic import strata
 
     per = []
-    for i in range(len(VARIANTS)):
+    for i in range(len(variants)):
         out = args.out / f"v{i}"
         if not (out / "eval" / "per_sample.npz").exists():  # evaluated before it was saved
             run_synthetic_eval(out / "last.pt", out / "eval", n=args.n, seed=0)
         per.append(dict(np.load(out / "eval" / "per_sample.npz")))
     masks = strata(per[0]["flags"], per[0]["frac"])
     res = {}
-    for name, p in zip(list(VARIANTS)[1:], per[1:], strict=True):
+    for name, p in zip(list(variants)[1:], per[1:], strict=True):
         assert np.array_equal(p["frac"], per[0]["frac"]), "test sets differ"
         res[name] = {}
         for s in ("unoccluded", "heavy", "all"):
