@@ -17,9 +17,9 @@ on a many-core machine (2 cores here: two 1-thread processes, two variants each)
 
 ``--study architecture`` runs the same protocol over encoder layouts instead (global pooling,
 as shipped; a flattened 4x4 feature grid with CoordConv inputs; that plus a direct heatmap
-readout; see ``lasor.model.regressor``), writing ``architecture.{json,md}`` from
-``runs/architecture``. Its first variant is the lasor study's "full" model, so
-``runs/architecture/v0`` may be a link to ``runs/ablation/v0``.
+readout; the grid and global pooling together; see ``lasor.model.regressor``), writing
+``architecture.{json,md}`` from ``runs/architecture``. Its first variant is the lasor study's
+"full" model, so ``runs/architecture/v0`` may be a link to ``runs/ablation/v0``.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from pathlib import Path
 RESULTS = Path(__file__).parent / "results"
 LASOR = ["loss.use_silhouette=true", "data.synth={occlusion: true}"]
 GRID = ["model.coord_channels=true", "model.pool=flatten"]
+BOTH = ["model.coord_channels=true", "model.pool=both"]
 STUDIES = {
     "lasor": {
         "full (sil + occ)": LASOR,
@@ -43,6 +44,7 @@ STUDIES = {
         "global pooling (shipped v1-v3 layout)": LASOR,
         "4x4 grid + CoordConv": LASOR + GRID,
         "4x4 grid + CoordConv + heatmap readout": LASOR + GRID + ["model.keypoint_readout=true"],
+        "4x4 grid + global pooling + CoordConv": LASOR + BOTH,
     },
 }
 RESULT_NAME = {"lasor": "ablation", "architecture": "architecture"}

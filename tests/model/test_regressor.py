@@ -81,16 +81,17 @@ def test_groupnorm_output_independent_of_batch_mates():
     torch.testing.assert_close(alone, together, atol=1e-5, rtol=1e-5)
 
 
-@pytest.mark.parametrize("size", [64, 96, 128])
-def test_coord_channels_and_flatten_pooling(size):
+@pytest.mark.parametrize(("size", "pool"), [(64, "flatten"), (96, "flatten"), (128, "both")])
+def test_coord_channels_and_flatten_pooling(size, pool):
     torch.manual_seed(0)
-    model = small(coord_channels=True, pool="flatten")
+    model = small(coord_channels=True, pool=pool)
     seen = {}
     model.encoder.stem[0].register_forward_hook(lambda m, i, o: seen.update(x=i[0]))
     x = torch.rand(2, 18, size, size)
     out = model(x)
     assert out.body_pose.shape == (2, 19, 3, 3)
-    assert model.encoder.out_channels == 64 * 16  # 64 reduced channels on a 4x4 grid
+    # 64 reduced channels on a 4x4 grid (+ the last stage's 32 pooled ones for "both")
+    assert model.encoder.out_channels == 64 * 16 + 32 * (pool == "both")
     stem_in = seen["x"]
     assert stem_in.shape == (2, 20, size, size)
     torch.testing.assert_close(stem_in[:, :18], x)
@@ -99,7 +100,7 @@ def test_coord_channels_and_flatten_pooling(size):
     torch.testing.assert_close(stem_in[1, 19], ramp[:, None].expand(size, size))  # y downwards
 
 
-@pytest.mark.parametrize("kw", [{}, {"coord_channels": True, "pool": "flatten"}])
+@pytest.mark.parametrize("kw", [{}, {"coord_channels": True, "pool": "both"}])
 def test_gradient_flows_to_every_layer(kw):
     torch.manual_seed(0)
     model = small(shape_init=ANNY_DEFAULT, **kw)

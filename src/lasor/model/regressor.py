@@ -100,8 +100,8 @@ class _BasicBlock(nn.Module):
 #: How the encoder turns its last feature map into a vector. "mean": global average pooling
 #: (ResNet; where things are in the image survives only through padding effects); "flatten":
 #: a 1x1 convolution to ``FLATTEN_CHANNELS`` channels, pooled to a 4x4 grid and flattened, so the
-#: head sees where each feature is.
-POOLINGS = ("mean", "flatten")
+#: head sees where each feature is; "both": the two concatenated (position-free and positional).
+POOLINGS = ("mean", "flatten", "both")
 FLATTEN_CHANNELS = 64
 FLATTEN_GRID = 4
 
@@ -153,7 +153,7 @@ class Encoder(nn.Module):
         self.stages = nn.Sequential(*stages)
         self.out_channels = c
         self.reduce: nn.Module = nn.Identity()
-        if pool == "flatten":
+        if pool in ("flatten", "both"):
             self.reduce = nn.Sequential(
                 nn.Conv2d(c, FLATTEN_CHANNELS, 1, bias=False),
                 _norm(norm, FLATTEN_CHANNELS, groups),
@@ -161,7 +161,7 @@ class Encoder(nn.Module):
                 nn.AdaptiveAvgPool2d(FLATTEN_GRID),
                 nn.Flatten(1),
             )
-            self.out_channels = FLATTEN_CHANNELS * FLATTEN_GRID**2
+            self.out_channels = FLATTEN_CHANNELS * FLATTEN_GRID**2 + c * (pool == "both")
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
@@ -177,7 +177,9 @@ class Encoder(nn.Module):
         y = self.stages(self.stem(x))
         if self.pool == "mean":
             return y.mean(dim=(2, 3))
-        return self.reduce(y)
+        if self.pool == "flatten":
+            return self.reduce(y)
+        return torch.cat([y.mean(dim=(2, 3)), self.reduce(y)], dim=1)
 
 
 def keypoint_readout(heatmaps: torch.Tensor, eps: float = 1e-4) -> torch.Tensor:

@@ -50,7 +50,8 @@ class ModelConfig:
         norm: "group" (default; batch-independent, see ``lasor.model.regressor``) or "batch".
         groups: GroupNorm groups.
         coord_channels: append x/y coordinate channels to the proxy (CoordConv).
-        pool: "mean" (global average pooling) or "flatten" (a 4x4 grid of reduced features).
+        pool: "mean" (global average pooling), "flatten" (a 4x4 grid of reduced features) or
+            "both" (the two concatenated).
         keypoint_readout: feed the head each heatmap's peak and soft-argmax as well.
         head_hidden: IEF MLP width.
         ief_iters: IEF refinement rounds.
@@ -426,7 +427,7 @@ def _convert(tp: Any, value: Any, path: str) -> Any:
 
 _CHOICES = {
     ("model", "norm"): ("group", "batch"),
-    ("model", "pool"): ("mean", "flatten"),
+    ("model", "pool"): ("mean", "flatten", "both"),
     ("model", "shape_mapping"): ("auto", "sigmoid", "identity"),
     ("data", "kind"): ("synthetic", "random"),
     ("loss", "weighting"): ("fixed", "uncertainty"),
