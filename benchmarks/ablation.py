@@ -116,11 +116,13 @@ def main() -> None:
               f"Paired difference to \"{first}\" on the same test samples (variant minus it, "
               "mean ± 95 % interval of the mean over test samples; positive = worse; "
               "one training seed, so training noise is not in the interval):", "",
-              "| variant | Δ PA-MPJPE unoccluded | Δ PA-MPJPE heavily occluded | Δ PA-MPJPE all | "
-              "Δ MPJPE heavily occluded |", "|---|---:|---:|---:|---:|"]  # fmt: skip
+              "| variant | Δ PA-MPJPE unoccluded | Δ PA-MPJPE truncated | "
+              "Δ PA-MPJPE heavily occluded | Δ PA-MPJPE all | Δ MPJPE heavily occluded |",
+              "|---|---:|---:|---:|---:|---:|"]  # fmt: skip
     for name, d in paired.items():
-        cells = [d[f"{s}_{k}"] for s, k in (("unoccluded", "pa_mpjpe"), ("heavy", "pa_mpjpe"),
-                                             ("all", "pa_mpjpe"), ("heavy", "mpjpe"))]  # fmt: skip
+        cells = [d[f"{s}_{k}"] for s, k in (("unoccluded", "pa_mpjpe"), ("truncated", "pa_mpjpe"),
+                                             ("heavy", "pa_mpjpe"), ("all", "pa_mpjpe"),
+                                             ("heavy", "mpjpe"))]  # fmt: skip
         lines.append(f"| {name} | " + " | ".join(f"{m:+.1f} ± {h:.1f}" for m, h in cells) + " |")
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{result}.md").write_text("\n".join(lines) + "\n")
@@ -146,7 +148,7 @@ def paired_differences(args, variants: dict, run_synthetic_eval) -> dict:
     for name, p in zip(list(variants)[1:], per[1:], strict=True):
         assert np.array_equal(p["frac"], per[0]["frac"]), "test sets differ"
         res[name] = {}
-        for s in ("unoccluded", "heavy", "all"):
+        for s in ("unoccluded", "object", "person", "truncated", "heavy", "all"):
             for k in ("mpjpe", "pa_mpjpe", "pve"):
                 d = (p[k] - per[0][k])[masks[s]]
                 half = 1.96 * d.std(ddof=1) / np.sqrt(len(d))
