@@ -84,6 +84,20 @@ def test_resume_is_bit_for_bit(tmp_path, tiny_config):
     assert steps == [1, 2, 3, 4, 5, 6]
 
 
+def test_resume_follows_a_changed_schedule(tmp_path, tiny_config):
+    # a run planned for 8 steps, stopped at 3, then shortened to 5 with a new peak LR: the cosine
+    # must end at the new length (min_lr_ratio * new lr), not continue the old one
+    common = ["optim.warmup_steps=1", "optim.min_lr_ratio=0.1", f"run.out_dir={tmp_path / 'r'}"]
+    train(apply_overrides(tiny_config, [*common, "optim.steps=8", "run.stop_after_steps=3"]))
+    out = train(
+        apply_overrides(tiny_config, [*common, "optim.steps=5", "optim.lr=2e-3"]), resume=True
+    )
+    assert out["step"] == 5
+    ck = load_checkpoint(tmp_path / "r" / "last.pt")
+    assert ck["scheduler"]["last_epoch"] == 5
+    assert ck["optimizer"]["param_groups"][0]["lr"] == pytest.approx(0.1 * 2e-3)
+
+
 def test_refuses_to_overwrite_without_resume(tiny_config):
     train(tiny_config)
     with pytest.raises(FileExistsError, match="--resume"):

@@ -403,6 +403,22 @@ def train(
             torch.distributed.destroy_process_group()
 
 
+def _apply_schedule(cfg: OptimConfig, optimizer: torch.optim.Optimizer, scheduler: Any) -> None:
+    """After loading a checkpoint, let the config's LR schedule and peak LR take over.
+
+    ``LambdaLR.load_state_dict`` restores the saved schedule's settings (and the optimiser its
+    learning rates), so ``--resume --set optim.steps=N`` would otherwise end the loop at N while
+    annealing as if the run were as long as before. With unchanged settings this recomputes the
+    same values (resume stays bit-for-bit).
+    """
+    n = len(optimizer.param_groups)
+    scheduler.lr_lambdas = [LRSchedule(cfg) for _ in range(n)]
+    scheduler.base_lrs = [float(cfg.lr)] * n
+    for group, lam in zip(optimizer.param_groups, scheduler.lr_lambdas, strict=True):
+        group["initial_lr"] = float(cfg.lr)
+        group["lr"] = float(cfg.lr) * lam(scheduler.last_epoch)
+
+
 def _check_resumable(saved: TrainConfig, cfg: TrainConfig) -> None:
     a, b = config_to_dict(saved), config_to_dict(cfg)
     if a["model"] != b["model"]:
@@ -459,6 +475,7 @@ def _train(
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         step, best = int(state["step"]), dict(state["best"])
+        _apply_schedule(cfg.optim, optimizer, scheduler)
         rng = state["rng"]
         if len(rng) == info.world_size:
             set_rng_state(rng[info.rank])
