@@ -28,6 +28,7 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared/data/real")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--pictures", type=Path, default=None, help="copy overlays here")
+    ap.add_argument("--name", default="eval_real", help="results file stem")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     from lasor.eval.real import run_real_eval
@@ -40,9 +41,9 @@ def main() -> None:
             shutil.copytree(Path(tmp) / "pictures", args.pictures, dirs_exist_ok=True)
     table = res.pop("table")
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "eval_real.md").write_text(table)
+    (RESULTS / f"{args.name}.md").write_text(table)
     line = json.dumps(res)
-    (RESULTS / "eval_real.json").write_text(line + "\n")
+    (RESULTS / f"{args.name}.json").write_text(line + "\n")
     print(table)
 
 
