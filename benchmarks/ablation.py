@@ -45,6 +45,7 @@ STUDIES = {
         "4x4 grid + CoordConv": LASOR + GRID,
         "4x4 grid + CoordConv + heatmap readout": LASOR + GRID + ["model.keypoint_readout=true"],
         "4x4 grid + global pooling + CoordConv": LASOR + BOTH,
+        "4x4 grid, no CoordConv": [*LASOR, "model.pool=flatten"],
     },
 }
 RESULT_NAME = {"lasor": "ablation", "architecture": "architecture"}
