@@ -106,6 +106,12 @@ FLATTEN_CHANNELS = 64
 FLATTEN_GRID = 4
 
 
+def _ramps(h: int, w: int, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pixel-centre coordinates in [-1, 1]: (W,) x rightwards and (H,) y downwards."""
+    kw = {"dtype": like.dtype, "device": like.device}
+    return torch.linspace(-1.0, 1.0, w, **kw), torch.linspace(-1.0, 1.0, h, **kw)
+
+
 class Encoder(nn.Module):
     """ResNet-style encoder: 3x3 stride-2 stem, one stride-2 stage per width, then pooling.
 
@@ -170,8 +176,7 @@ class Encoder(nn.Module):
         """(B, C, H, W) -> (B, F) pooled features."""
         if self.coord_channels:
             b, _, h, w = x.shape
-            ys = torch.linspace(-1.0, 1.0, h, dtype=x.dtype, device=x.device)
-            xs = torch.linspace(-1.0, 1.0, w, dtype=x.dtype, device=x.device)
+            xs, ys = _ramps(h, w, x)
             grid = torch.stack(torch.meshgrid(xs, ys, indexing="xy"))  # (2, H, W): x, y
             x = torch.cat([x, grid.expand(b, -1, -1, -1)], dim=1)
         y = self.stages(self.stem(x))
@@ -197,8 +202,7 @@ def keypoint_readout(heatmaps: torch.Tensor, eps: float = 1e-4) -> torch.Tensor:
     peak = m.amax(dim=(2, 3))
     wgt = m.square()
     mass = wgt.sum(dim=(2, 3))
-    ys = torch.linspace(-1.0, 1.0, h, dtype=m.dtype, device=m.device)
-    xs = torch.linspace(-1.0, 1.0, w, dtype=m.dtype, device=m.device)
+    xs, ys = _ramps(h, w, m)
     x = (wgt.sum(dim=2) * xs).sum(dim=2) / (mass + eps)
     y = (wgt.sum(dim=3) * ys).sum(dim=2) / (mass + eps)
     return torch.stack([peak, x, y], dim=2).reshape(b, 3 * k)
