@@ -1,7 +1,8 @@
 """Photos to 3D bodies: front end -> crop + proxy -> regressor -> body model -> files.
 
-``predict`` processes a batch of photos; each person's results go to ``<out>/<stem>[_pN].*``.
-One bad photo (unreadable, no person, a corrupt JSON, a mask of the wrong size) is recorded in
+``predict`` processes a batch of photos; each person's results go to ``<out>/<stem>[_pN].*``
+(photos of the same name from different folders get ``<stem>_2``, ...). One bad photo (unreadable,
+no person, a corrupt JSON, a mask of the wrong size, a file that cannot be written) is recorded in
 ``summary.json`` with a clear message and never stops the batch.
 """
 
@@ -60,7 +61,7 @@ def shipped_model_path() -> Path:
 
 
 def find_images(inputs: list[str | Path]) -> list[Path]:
-    """Expand files and folders into a sorted list of image paths (folders: image suffixes)."""
+    """Expand files and folders into image paths (folders: sorted, by image suffix; no repeats)."""
     out: list[Path] = []
     for item in inputs:
         p = Path(item)
@@ -68,7 +69,7 @@ def find_images(inputs: list[str | Path]) -> list[Path]:
             out += sorted(q for q in p.iterdir() if q.suffix.lower() in IMAGE_SUFFIXES)
         else:
             out.append(p)
-    return out
+    return list(dict.fromkeys(out))  # a photo named twice is processed once
 
 
 def _match(path: Path | None, stem: str, suffixes: list[str]) -> Path | None:
@@ -248,27 +249,60 @@ def predict(images: list[Path], out_dir: Path, opts: PredictOptions, progress: b
 
     pending: list[tuple] = []  # (image_path, image, person_index, obs, box)
     entries: dict[str, dict] = {}
+    stems: dict[str, str] = {}  # image path -> output stem (unique within the run)
+
+    def fail(ipath: Path, message: str) -> None:
+        entry = entries[str(ipath)]
+        if entry["ok"]:
+            summary["failed"] += 1
+        entry["ok"] = False
+        entry["error"] = message if entry["error"] is None else f"{entry['error']}; {message}"
+        log.warning("%s", message)
+
+    def output_stem(ipath: Path) -> str:
+        # photos with the same name from different folders must not overwrite each other
+        if str(ipath) not in stems:
+            used = set(stems.values())
+            stem, n = ipath.stem, 2
+            while stem in used:
+                stem, n = f"{ipath.stem}_{n}", n + 1
+            stems[str(ipath)] = stem
+        return stems[str(ipath)]
 
     def flush() -> None:
-        if not pending:
+        # never raises: a failure is recorded against the photo(s) it belongs to
+        batch = list(pending)
+        pending.clear()
+        if not batch:
             return
-        items = [(image, obs, box, str(ipath), pidx) for ipath, image, pidx, obs, box in pending]
-        results, proxy = regress_people(model, body, res, items, opts, timing)
-        for k, ((ipath, image, pidx, obs, _), r) in enumerate(zip(pending, results, strict=True)):
-            t = time.perf_counter()
-            stem = ipath.stem if pidx == 0 else f"{ipath.stem}_p{pidx}"
-            save_npz(out_dir / f"{stem}.npz", r)
-            save_json(out_dir / f"{stem}.json", r)
-            write_obj(out_dir / f"{stem}.obj", r.vertices, r.faces)
-            write_ply(out_dir / f"{stem}.ply", r.vertices, r.faces)
-            timing["outputs"] += time.perf_counter() - t
-            if opts.render:
+        items = [(image, obs, box, str(ipath), pidx) for ipath, image, pidx, obs, box in batch]
+        try:
+            results, proxy = regress_people(model, body, res, items, opts, timing)
+        except Exception as e:  # noqa: BLE001 - recorded per photo, the batch goes on
+            log.debug("regression failed", exc_info=True)
+            for ipath, *_ in batch:
+                fail(ipath, f"{ipath}: regression failed: {type(e).__name__}: {e}")
+            return
+        for k, ((ipath, image, pidx, obs, _), r) in enumerate(zip(batch, results, strict=True)):
+            base = output_stem(ipath)
+            stem = base if pidx == 0 else f"{base}_p{pidx}"
+            try:
                 t = time.perf_counter()
-                write_person_pictures(out_dir, stem, image, r, proxy[k].cpu().numpy())
-                timing["render"] += time.perf_counter() - t
+                save_npz(out_dir / f"{stem}.npz", r)
+                save_json(out_dir / f"{stem}.json", r)
+                write_obj(out_dir / f"{stem}.obj", r.vertices, r.faces)
+                write_ply(out_dir / f"{stem}.ply", r.vertices, r.faces)
+                timing["outputs"] += time.perf_counter() - t
+                if opts.render:
+                    t = time.perf_counter()
+                    write_person_pictures(out_dir, stem, image, r, proxy[k].cpu().numpy())
+                    timing["render"] += time.perf_counter() - t
+            except Exception as e:  # noqa: BLE001 - recorded per photo, the batch goes on
+                log.debug("writing %s failed", stem, exc_info=True)
+                fail(ipath, f"{ipath}: writing {stem}.* failed: {type(e).__name__}: {e}")
+                continue
             entries[str(ipath)]["people"].append({"stem": stem, "frontend": obs.source})
             summary["people"] += 1
-        pending.clear()
 
     it = images
     if progress:
@@ -286,22 +320,16 @@ def predict(images: list[Path], out_dir: Path, opts: PredictOptions, progress: b
             timing["frontend"] += time.perf_counter() - t
             if not people:
                 raise FrontendError(ipath, "no person found")
-            for pidx, obs in enumerate(people):
-                pending.append(
-                    (ipath, image, pidx, obs, person_box(obs.mask, obs.keypoints, obs.confidence))
-                )
-            if len(pending) >= opts.batch_size:
-                flush()
+            boxes = [person_box(o.mask, o.keypoints, o.confidence) for o in people]
         except (FrontendError, ValueError, OSError) as e:
-            entry["ok"] = False
-            entry["error"] = str(e)
-            summary["failed"] += 1
-            log.warning("%s", e)
-    try:
-        flush()
-    except Exception as e:  # an error while writing the last batch still gets recorded
-        log.error("failed to finish the last batch: %s", e)
-        raise
+            fail(ipath, str(e))
+            continue
+        pending += [
+            (ipath, image, k, o, b) for k, (o, b) in enumerate(zip(people, boxes, strict=True))
+        ]
+        if len(pending) >= opts.batch_size:
+            flush()
+    flush()
     if detector is not None:
         detector.close()
     n = max(len(images), 1)

@@ -123,6 +123,53 @@ def test_predict_bad_inputs_are_reported_and_do_not_stop_the_batch(tmp_path, tin
     assert "10" in by["wrongmask"]["error"]  # and the sizes
 
 
+def test_predict_write_failure_is_recorded_and_the_batch_goes_on(tmp_path, tiny_model, monkeypatch):
+    import lasor.io.mesh
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for stem in ("a", "b", "c"):
+        _person_image(photos / f"{stem}.png")
+        _openpose(photos / f"{stem}.json")
+    real_write_ply = lasor.io.mesh.write_ply
+
+    def flaky_write_ply(path, *args, **kwargs):
+        if Path(path).stem == "b":
+            raise OSError(f"{path}: no space left on device")
+        return real_write_ply(path, *args, **kwargs)
+
+    monkeypatch.setattr(lasor.io.mesh, "write_ply", flaky_write_ply)
+    out = tmp_path / "out"
+    args = ["predict", str(photos), "-o", str(out), "--checkpoint", str(tiny_model),
+            "--keypoints", str(photos), "--no-render", "--batch-size", "8"]  # fmt: skip
+    assert main(args) == 1
+    summary = json.loads((out / "summary.json").read_text())
+    by = {Path(e["image"]).stem: e for e in summary["images"]}
+    assert by["a"]["ok"] and by["c"]["ok"] and not by["b"]["ok"]
+    assert "b.ply" in by["b"]["error"] and "no space" in by["b"]["error"]
+    assert summary["failed"] == 1 and summary["people"] == 2
+    assert (out / "a.ply").exists() and (out / "c.ply").exists() and not (out / "b.ply").exists()
+
+
+def test_predict_same_name_in_two_folders_does_not_overwrite(tmp_path, tiny_model):
+    for folder in ("x", "y"):
+        (tmp_path / folder).mkdir()
+        _person_image(tmp_path / folder / "p.png")
+        _openpose(tmp_path / folder / "p.json")
+    kp = tmp_path / "kp"
+    kp.mkdir()
+    _openpose(kp / "p.json")
+    out = tmp_path / "out"
+    x, y = str(tmp_path / "x" / "p.png"), str(tmp_path / "y" / "p.png")
+    args = ["predict", x, y, x, "-o", str(out), "--checkpoint", str(tiny_model),
+            "--keypoints", str(kp), "--no-render"]  # fmt: skip
+    assert main(args) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert len(summary["images"]) == 2  # the repeated path is processed once
+    assert [e["people"][0]["stem"] for e in summary["images"]] == ["p", "p_2"]
+    assert (out / "p.npz").exists() and (out / "p_2.npz").exists()
+
+
 def test_predict_example_with_mediapipe(tmp_path, tiny_model):
     if importlib.util.find_spec("mediapipe") is None:
         pytest.skip("MediaPipe front end not installed")
