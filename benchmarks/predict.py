@@ -1,9 +1,10 @@
 """Per-photo latency of ``lasor predict``, split into front end / proxy / regression / outputs.
 
 Runs the real pipeline (MediaPipe front end, crop + proxy, regressor, full Anny mesh, writing
-.npz/.json/.obj/.ply; PNG pictures off) on every photo in ../shared/data/real/photos, one photo
-per call (batch size 1, the latency a user sees), and MediaPipe's own time alone for reference.
-Prints one JSON line and writes benchmarks/results/predict.json. Medians over photos.
+.npz/.json/.obj/.ply) on every photo in ../shared/data/real/photos, batch size 1 (the latency a
+user sees), with the PNG pictures off and then on (overlay, side view, proxy: the "render"
+stage), and MediaPipe's own time alone for reference. Prints one JSON line and writes
+benchmarks/results/predict.json. Stage times are per photo, medians over repeats.
 """
 
 from __future__ import annotations
@@ -52,21 +53,29 @@ def main() -> None:
     # the whole pipeline over all photos (one detector and model, batch size 1, as a user's
     # folder run); the summary's per-photo stage times, median over repeats
     per_stage: dict[str, list[float]] = {}
-    totals = []
+    render_stage: list[float] = []
+    totals, totals_png = [], []
+    opts_png = PredictOptions(model_path=ckpt, render=True, batch_size=1)
     with tempfile.TemporaryDirectory() as tmp:
-        predict(photos[:1], Path(tmp) / "warm", opts, progress=False)  # warm-up (model load)
-        for r in range(args.repeats):
+        predict(photos[:1], Path(tmp) / "warm", opts_png, progress=False)  # warm-up (model, JIT)
+        for r in range(args.repeats):  # alternate pictures off / on within each repeat
             t = time.perf_counter()
             s = predict(photos, Path(tmp) / f"run{r}", opts, progress=False)
             totals.append((time.perf_counter() - t) * 1e3 / len(photos))
             for k, v in s["timing_ms_per_photo"].items():
                 per_stage.setdefault(k, []).append(v)
+            t = time.perf_counter()
+            s = predict(photos, Path(tmp) / f"png{r}", opts_png, progress=False)
+            totals_png.append((time.perf_counter() - t) * 1e3 / len(photos))
+            render_stage.append(s["timing_ms_per_photo"]["render"])
     out = {
         "photos": len(photos),
         "threads": args.threads,
         "end_to_end_ms_no_png": round(statistics.median(totals), 1),
         "note": "end_to_end includes loading each photo and building the detector once per run",
+        "end_to_end_ms_with_png": round(statistics.median(totals_png), 1),
         "stages_ms": {k: round(statistics.median(v), 2) for k, v in per_stage.items()},
+        "render_ms_with_png": round(statistics.median(render_stage), 2),
         "mediapipe_alone_ms": round(statistics.median(mp_ms), 1),
         "mediapipe_alone_ms_per_photo": {
             p.name: round(t, 1) for p, t in zip(photos, mp_ms, strict=True)

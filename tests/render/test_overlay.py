@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 
@@ -51,6 +52,36 @@ def test_batched_people_and_antialiasing(sphere):
     partial = (layer.alpha > 0) & (layer.alpha < 1)
     assert partial.any()  # anti-aliased edges
     assert np.isfinite(layer.depth[layer.alpha == 1]).all()
+
+
+def _full_frame_reference(verts, faces, hw, focal, k):
+    """Rasterize the whole frame at k x the resolution and average (no windowing)."""
+    h, w = hw
+    z = verts[:, 2]
+    screen = np.stack(
+        [(focal * verts[:, 0] / z + w / 2) * k, (focal * verts[:, 1] / z + h / 2) * k, z], 1
+    )
+    fid = rasterize(screen[None], faces, (h * k, w * k), perspective=True).face_id[0].numpy()
+    return (fid >= 0).reshape(h, k, w, k).mean(axis=(1, 3)), fid
+
+
+@pytest.mark.parametrize("offset", [(0.3, -0.2, 5.0), (-1.9, -1.2, 4.0), (0.0, 0.0, 0.6)])
+def test_windowed_render_equals_full_frame(sphere, offset):
+    # inside, clipped by the top-left corner, and straddling the near plane (vertices behind it)
+    v, f = sphere
+    verts = v * 0.8 + np.array(offset)
+    for k in (1, 2, 3):
+        layer = render_meshes(verts, f, (48, 64), 40.0, supersample=k)
+        alpha, fid = _full_frame_reference(verts, f, (48, 64), 40.0, k)
+        np.testing.assert_array_equal(layer.alpha, alpha.astype(np.float32))
+        assert fid.max() >= 0 and np.isfinite(layer.depth).sum() == (alpha > 0).sum()
+
+
+def test_mesh_outside_the_frame_renders_nothing(sphere):
+    v, f = sphere
+    for offset in ([30.0, 0.0, 5.0], [0.0, 0.0, -5.0]):  # beside the image, behind the camera
+        layer = render_meshes(v + offset, f, (20, 30), 40.0)
+        assert layer.alpha.max() == 0.0 and np.isinf(layer.depth).all()
 
 
 def test_side_view_is_framed(sphere):

@@ -9,6 +9,10 @@ from PIL import Image, ImageDraw
 
 from lasor.body.joints import COCO17_EDGES
 
+#: zlib level of the PNGs ``lasor predict`` writes: level 1 saved a 1200 x 800 overlay in 73 ms
+#: against 465 ms at Pillow's default 6, for a 6 % larger file
+PNG_LEVEL = 1
+
 #: body frame (Y up, facing +Z) -> camera frame of a camera in front of the body (y down)
 _BODY_TO_CAM = np.array([1.0, -1.0, -1.0])
 
@@ -70,8 +74,9 @@ def write_person_pictures(
     r = max(2, int(round(max(image.shape[:2]) / 150)))
     _draw_skeleton(pic, result.observed_keypoints, result.observed_confidence, (255, 200, 0), r)
     _draw_skeleton(pic, result.joints2d_coco, None, (220, 30, 30), r)
-    pic.save(Path(out_dir) / f"{stem}_overlay.png")
+    pic.save(Path(out_dir) / f"{stem}_overlay.png", compress_level=PNG_LEVEL)
     side = render_side_view(result.vertices, result.faces, 512, angle_deg=90.0)
-    Image.fromarray(side).save(Path(out_dir) / f"{stem}_side.png")
+    Image.fromarray(side).save(Path(out_dir) / f"{stem}_side.png", compress_level=PNG_LEVEL)
     prox = Image.fromarray(proxy_image(proxy))
-    prox.resize((256, 256), Image.NEAREST).save(Path(out_dir) / f"{stem}_proxy.png")
+    prox = prox.resize((256, 256), Image.NEAREST)
+    prox.save(Path(out_dir) / f"{stem}_proxy.png", compress_level=PNG_LEVEL)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from numba import njit
 from PIL import Image
 
 from lasor.render.rasterize import rasterize
@@ -98,11 +99,52 @@ def _colors(colors: Sequence[Sequence[float]] | None) -> np.ndarray:
     return c / 255.0 if c.max() > 1.0 else c
 
 
-def _downsample(x: np.ndarray, k: int) -> np.ndarray:
-    if k == 1:
-        return x
-    h, w = x.shape[0] // k, x.shape[1] // k
-    return x.reshape(h, k, w, k, *x.shape[2:]).mean(axis=(1, 3))
+@njit(cache=True)
+def _resolve_kernel(face_id, depth, face_rgb, k, rgb, alpha, out_depth, i0, j0):
+    """Average k x k supersamples of a window into output pixels starting at (i0, j0)."""
+    h, w = face_id.shape[0] // k, face_id.shape[1] // k
+    inv = 1.0 / (k * k)
+    for i in range(h):
+        for j in range(w):
+            r = 0.0
+            g = 0.0
+            b = 0.0
+            n = 0
+            z = np.inf
+            for a in range(i * k, i * k + k):
+                for c in range(j * k, j * k + k):
+                    f = face_id[a, c]
+                    if f >= 0:
+                        r += face_rgb[f, 0]
+                        g += face_rgb[f, 1]
+                        b += face_rgb[f, 2]
+                        n += 1
+                        if depth[a, c] < z:
+                            z = depth[a, c]
+            if n > 0:
+                rgb[i0 + i, j0 + j, 0] = r * inv
+                rgb[i0 + i, j0 + j, 1] = g * inv
+                rgb[i0 + i, j0 + j, 2] = b * inv
+                alpha[i0 + i, j0 + j] = n * inv
+                out_depth[i0 + i, j0 + j] = z
+
+
+def _window(
+    screen: np.ndarray, size_hw: tuple[int, int], k: int, perspective: bool, near: float
+) -> tuple[int, int, int, int]:
+    """Output-pixel rows [i0, i1) and columns [j0, j1) that the vertices can cover."""
+    h, w = size_hw
+    ok = np.isfinite(screen).all(1)
+    if perspective:
+        ok &= screen[:, 2] > near
+    if not ok.any():
+        return 0, 0, 0, 0
+    lo = np.floor(screen[ok, :2].min(0) / k).astype(np.int64) - 1
+    hi = np.ceil(screen[ok, :2].max(0) / k).astype(np.int64) + 1
+    return (
+        int(np.clip(lo[1], 0, h)), int(np.clip(hi[1], 0, h)),
+        int(np.clip(lo[0], 0, w)), int(np.clip(hi[0], 0, w)),
+    )  # fmt: skip
 
 
 def _render_screen(
@@ -112,24 +154,31 @@ def _render_screen(
     size_hw: tuple[int, int],
     supersample: int,
     perspective: bool,
+    near: float = 1e-3,
 ) -> MeshRender:
-    """Rasterize screen-space vertices (already scaled by ``supersample``) and resolve colours."""
+    """Rasterize screen-space vertices (already scaled by ``supersample``) and resolve colours.
+
+    Only the window of output pixels that the vertices' bounding box can touch is rasterized (a
+    person in a large photo covers a fraction of it); shifting by whole output pixels keeps every
+    sample position, so the result equals rasterizing the whole frame.
+    """
     h, w = size_hw
-    frag = rasterize(
-        screen[None], faces, (h * supersample, w * supersample), perspective=perspective
-    )
-    fid = frag.face_id[0].numpy()
-    covered = fid >= 0
-    rgb = np.zeros(fid.shape + (3,), dtype=np.float64)
-    rgb[covered] = face_rgb[fid[covered]]
-    depth = frag.depth[0].numpy()
-    if supersample > 1:
-        depth = depth.reshape(h, supersample, w, supersample).min(axis=(1, 3))
-    return MeshRender(
-        rgb=_downsample(rgb, supersample).astype(np.float32),
-        alpha=_downsample(covered.astype(np.float64), supersample).astype(np.float32),
-        depth=depth.astype(np.float32),
-    )
+    k = int(supersample)
+    rgb = np.zeros((h, w, 3), np.float32)
+    alpha = np.zeros((h, w), np.float32)
+    depth = np.full((h, w), np.inf, np.float32)
+    i0, i1, j0, j1 = _window(screen, size_hw, k, perspective, near)
+    if i1 > i0 and j1 > j0:
+        shifted = screen - np.array([j0 * k, i0 * k, 0.0])
+        frag = rasterize(
+            shifted[None], faces, ((i1 - i0) * k, (j1 - j0) * k), perspective=perspective,
+            near=near,
+        )  # fmt: skip
+        _resolve_kernel(
+            frag.face_id[0].numpy(), frag.depth[0].numpy(), np.ascontiguousarray(face_rgb),
+            k, rgb, alpha, depth, i0, j0,
+        )  # fmt: skip
+    return MeshRender(rgb=rgb, alpha=alpha, depth=depth)
 
 
 def render_meshes(
@@ -249,8 +298,11 @@ def render_side_view(
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
-def save_png(path: str | Path, image: np.ndarray) -> None:
-    """Write an (H, W, 3) or (H, W) uint8 image with Pillow (parent folders are created)."""
+def save_png(path: str | Path, image: np.ndarray, compress_level: int = 1) -> None:
+    """Write an (H, W, 3) or (H, W) uint8 image with Pillow (parent folders are created).
+
+    ``compress_level`` 1 (fast) by default: Pillow's 6 takes ~6x longer for ~5 % smaller files.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(np.ascontiguousarray(image)).save(path)
+    Image.fromarray(np.ascontiguousarray(image)).save(path, compress_level=compress_level)
