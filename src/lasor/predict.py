@@ -8,17 +8,22 @@ no person, a corrupt JSON, a mask of the wrong size, a file that cannot be writt
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from lasor.frontend.types import FrontendError, PersonObservation
 from lasor.synth.proxy import crop_observation, encode_proxy, person_box
+
+if TYPE_CHECKING:
+    from lasor.refine import RefineOptions
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +45,8 @@ class PredictOptions:
         device: torch device.
         mesh_topology: Anny topology of the written meshes.
         focal_length: pixels; default the image diagonal.
+        refine: fit each regressed body to its observed keypoints and mask for a few steps
+            (:mod:`lasor.refine`); None = the regressor's output as is.
     """
 
     model_path: Path | None = None
@@ -51,6 +58,7 @@ class PredictOptions:
     device: str = "cpu"
     mesh_topology: str = "anny"
     focal_length: float | None = None
+    refine: RefineOptions | None = None
 
 
 def shipped_model_path() -> Path:
@@ -149,25 +157,39 @@ def _cam_translation(cam: np.ndarray, box, image_hw: tuple[int, int], focal: flo
 
 
 def load_predictor(model_path: Path, opts: PredictOptions):
-    """The regressor, the output body model and the proxy resolution of a model file."""
+    """The regressor, output body model, proxy resolution and fitting body of a model file.
+
+    Returns:
+        (model, body, res, fit_body): ``fit_body`` is the training topology's body model when
+        ``opts.refine`` is on (fitting on the decimated mesh is ~10x cheaper), else None.
+    """
     from lasor.body import load_body_model
     from lasor.train.checkpoint import load_regressor
 
     model, cfg = load_regressor(model_path, device=opts.device)
+    anny = cfg.model.body_model == "anny"
     body = load_body_model(
         cfg.model.body_model,
-        topology=opts.mesh_topology if cfg.model.body_model == "anny" else "anny",
+        topology=opts.mesh_topology if anny else "anny",
         model_path=cfg.model.body_model_path,
     ).to(opts.device)
-    return model, body, int(cfg.data.image_size)
+    fit_body = None
+    if opts.refine is not None and opts.refine.steps > 0:
+        fit_body = body
+        if anny and cfg.model.topology != opts.mesh_topology:
+            fit_body = load_body_model("anny", topology=cfg.model.topology).to(opts.device)
+    return model, body, int(cfg.data.image_size), fit_body
 
 
-def regress_people(model, body, res: int, items: list, opts: PredictOptions, timing=None):
-    """Proxies -> regressor -> body model for a batch of observed people.
+def regress_people(
+    model, body, res: int, items: list, opts: PredictOptions, timing=None, fit_body=None
+):
+    """Proxies -> regressor [-> refinement] -> body model for a batch of observed people.
 
     Args:
         items: list of ``(image, observation, crop_box, image_name, person_index)``.
-        timing: optional dict accumulating seconds under "proxy" and "regression".
+        timing: optional dict accumulating seconds under "proxy", "regression" and "refine".
+        fit_body: body model for ``opts.refine`` (default ``body``).
 
     Returns:
         (list of PersonResult, proxy tensor (N, 18, R, R)).
@@ -184,6 +206,14 @@ def regress_people(model, body, res: int, items: list, opts: PredictOptions, tim
     t = time.perf_counter()
     with torch.no_grad():
         pred = model(proxy)
+    refine_steps = opts.refine.steps if opts.refine is not None else 0
+    if refine_steps > 0:
+        timing["regression"] = timing.get("regression", 0.0) + time.perf_counter() - t
+        t = time.perf_counter()
+        pred = _refine(model, fit_body or body, pred, sil, joints, conf, res, opts)
+        timing["refine"] = timing.get("refine", 0.0) + time.perf_counter() - t
+        t = time.perf_counter()
+    with torch.no_grad():
         bout = body(pred.global_orient, pred.body_pose, pred.shape)
     timing["regression"] = timing.get("regression", 0.0) + time.perf_counter() - t
     results = []
@@ -223,9 +253,24 @@ def regress_people(model, body, res: int, items: list, opts: PredictOptions, tim
                 observed_confidence=obs.confidence,
                 bbox=obs.bbox,
                 frontend=obs.source,
+                extra={"refine_steps": refine_steps} if refine_steps else {},
             )  # fmt: skip
         )
     return results, proxy
+
+
+def _refine(model, fit_body, pred, sil, joints, conf, res: int, opts: PredictOptions):
+    """``lasor.refine.refine`` on crop-space observations (pixels -> NDC)."""
+    from lasor.refine import refine
+
+    kp_ndc = torch.as_tensor(joints, dtype=torch.float32) * (2.0 / res) - 1.0
+    mask = torch.as_tensor(sil, dtype=torch.float32) if np.any(sil) else None
+    with torch.enable_grad():
+        refined, _ = refine(
+            pred, fit_body, kp_ndc, torch.as_tensor(conf), mask, opts.refine,
+            shape_mapping=model.shape_mapping,
+        )  # fmt: skip
+    return refined
 
 
 def predict(images: list[Path], out_dir: Path, opts: PredictOptions, progress: bool = True) -> dict:
@@ -238,14 +283,17 @@ def predict(images: list[Path], out_dir: Path, opts: PredictOptions, progress: b
     out_dir.mkdir(parents=True, exist_ok=True)
     model_path = opts.model_path or shipped_model_path()
     t0 = time.perf_counter()
-    model, body, res = load_predictor(model_path, opts)
+    model, body, res, fit_body = load_predictor(model_path, opts)
     detector = None
     if opts.keypoints is None:
         from lasor.frontend.mediapipe_pose import MediaPipePose
 
         detector = MediaPipePose()
     summary: dict = {"model": str(model_path), "images": [], "failed": 0, "people": 0}
+    summary["refine"] = None if fit_body is None else dataclasses.asdict(opts.refine)
     timing = {"frontend": 0.0, "proxy": 0.0, "regression": 0.0, "outputs": 0.0, "render": 0.0}
+    if fit_body is not None:
+        timing["refine"] = 0.0
 
     pending: list[tuple] = []  # (image_path, image, person_index, obs, box)
     entries: dict[str, dict] = {}
@@ -277,7 +325,7 @@ def predict(images: list[Path], out_dir: Path, opts: PredictOptions, progress: b
             return
         items = [(image, obs, box, str(ipath), pidx) for ipath, image, pidx, obs, box in batch]
         try:
-            results, proxy = regress_people(model, body, res, items, opts, timing)
+            results, proxy = regress_people(model, body, res, items, opts, timing, fit_body)
         except Exception as e:  # noqa: BLE001 - recorded per photo, the batch goes on
             log.debug("regression failed", exc_info=True)
             for ipath, *_ in batch:

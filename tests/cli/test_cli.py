@@ -170,6 +170,30 @@ def test_predict_same_name_in_two_folders_does_not_overwrite(tmp_path, tiny_mode
     assert (out / "p.npz").exists() and (out / "p_2.npz").exists()
 
 
+def test_predict_refine_fits_the_observed_keypoints(tmp_path, tiny_model):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    _person_image(photos / "a.png")
+    _openpose(photos / "a.json")
+    base = ["predict", str(photos / "a.png"), "--checkpoint", str(tiny_model),
+            "--keypoints", str(photos), "--no-render"]  # fmt: skip
+    assert main([*base, "-o", str(tmp_path / "plain")]) == 0
+    assert main([*base, "-o", str(tmp_path / "fit"), "--refine", "30"]) == 0
+    plain, fit = load_npz(tmp_path / "plain" / "a.npz"), load_npz(tmp_path / "fit" / "a.npz")
+    ok = plain["observed_confidence"] >= 0.3
+
+    def err(z):
+        return np.linalg.norm(z["joints2d_coco"] - z["observed_keypoints"], axis=1)[ok].mean()
+
+    # an untrained model's body lands anywhere; 30 steps bring it onto the keypoints
+    assert err(fit) < 0.5 * err(plain), (err(plain), err(fit))
+    assert fit["vertices"].shape == plain["vertices"].shape
+    assert json.loads((tmp_path / "fit" / "a.json").read_text())["extra"] == {"refine_steps": 30}
+    summary = json.loads((tmp_path / "fit" / "summary.json").read_text())
+    assert summary["refine"]["steps"] == 30 and summary["timing_ms_per_photo"]["refine"] > 0
+    assert json.loads((tmp_path / "plain" / "summary.json").read_text())["refine"] is None
+
+
 def test_predict_example_with_mediapipe(tmp_path, tiny_model):
     if importlib.util.find_spec("mediapipe") is None:
         pytest.skip("MediaPipe front end not installed")
@@ -189,6 +213,16 @@ def test_eval_synthetic_tiny(tmp_path, tiny_model):
     per = np.load(out / "per_sample.npz")
     assert per["pa_mpjpe"].shape == (16,) and per["per_joint"].shape == (16, 17)
     assert per["mpjpe"].mean() == pytest.approx(m["metrics"]["all"]["mpjpe"], abs=0.01)
+    assert m["refine"] is None
+    # the same test set, each prediction refined against its proxy's heatmap peaks and silhouette
+    args = ["eval", "synthetic", "--checkpoint", str(tiny_model), "-n", "16", "-o",
+            str(tmp_path / "fit"), "--refine", "5"]  # fmt: skip
+    assert main(args) == 0
+    m2 = json.loads((tmp_path / "fit" / "metrics.json").read_text())
+    assert m2["refine"]["steps"] == 5 and m2["n"] == 16
+    per2 = np.load(tmp_path / "fit" / "per_sample.npz")
+    assert np.isfinite(per2["pa_mpjpe"]).all() and not np.allclose(per2["mpjpe"], per["mpjpe"])
+    assert np.array_equal(per2["frac"], per["frac"])  # same samples
 
 
 def test_synth_preview_and_export(tmp_path):

@@ -61,7 +61,7 @@ def _h36m_errors(pred: np.ndarray, gt: np.ndarray) -> tuple[float, float]:
     )
 
 
-def evaluate_item(item, image, model, body, res, opts, detector) -> dict:
+def evaluate_item(item, image, model, body, res, opts, detector, fit_body=None) -> dict:
     """All metrics of one ground-truth person, for both observations."""
     from lasor.eval.datasets import gt_observation
     from lasor.predict import regress_people
@@ -84,7 +84,9 @@ def evaluate_item(item, image, model, body, res, opts, detector) -> dict:
         observations["oracle"] = oracle
     for kind, obs in observations.items():
         box = person_box(obs.mask, obs.keypoints, obs.confidence)
-        (r,), proxy = regress_people(model, body, res, [(image, obs, box, item.name, 0)], opts)
+        (r,), proxy = regress_people(
+            model, body, res, [(image, obs, box, item.name, 0)], opts, fit_body=fit_body
+        )
         if item.gt_mask is not None:
             row[f"{kind}_iou"] = float(
                 M.silhouette_iou(mesh_mask(r, image.shape[:2]), item.gt_mask)
@@ -137,8 +139,13 @@ def markdown_table(rows: list[dict]) -> str:
     )
 
 
-def run_real_eval(checkpoint: Path, data_root: Path, out_dir: Path, render: bool = True) -> dict:
-    """Evaluate on every labelled person under ``data_root``; writes metrics.json/.md, overlays."""
+def run_real_eval(
+    checkpoint: Path, data_root: Path, out_dir: Path, render: bool = True, refine=None
+) -> dict:
+    """Evaluate on every labelled person under ``data_root``; writes metrics.json/.md, overlays.
+
+    ``refine``: a ``lasor.refine.RefineOptions`` to evaluate with refinement (default off).
+    """
     import warnings
 
     from lasor.eval.datasets import load_real_suite
@@ -150,8 +157,8 @@ def run_real_eval(checkpoint: Path, data_root: Path, out_dir: Path, render: bool
     items = load_real_suite(data_root)
     if not items:
         raise FileNotFoundError(f"no labelled real photos under {data_root}")
-    opts = PredictOptions(render=False)
-    model, body, res = load_predictor(checkpoint, opts)
+    opts = PredictOptions(render=False, refine=refine)
+    model, body, res, fit_body = load_predictor(checkpoint, opts)
     try:
         from lasor.frontend.mediapipe_pose import MediaPipePose
 
@@ -164,7 +171,7 @@ def run_real_eval(checkpoint: Path, data_root: Path, out_dir: Path, render: bool
     rows = []
     for item in items:
         image = load_image(item.image_path)
-        row = evaluate_item(item, image, model, body, res, opts, detector)
+        row = evaluate_item(item, image, model, body, res, opts, detector, fit_body)
         r = row.pop("_result", None)
         proxy = row.pop("_proxy", None)
         if render and r is not None:
