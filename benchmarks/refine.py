@@ -7,7 +7,8 @@ Scores one model twice on the same data, without and with ``lasor.refine`` (defa
   stratum), with paired per-sample differences of PA-MPJPE and MPJPE (mean and 95 % interval);
 * the real photos with ground truth (``lasor eval real``): mesh/mask IoU, PCK@0.1, Human3.6M.
 
-Prints one JSON line; writes benchmarks/results/refine.{json,md}.
+Prints one JSON line; writes benchmarks/results/refine.{json,md} and, with ``--picture``, a
+before/after picture of ``lasor predict`` on a few real photos (plain above, refined below).
 """
 
 from __future__ import annotations
@@ -42,6 +43,11 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=None, help="refinement steps (default: 40)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared/data/real")
+    ap.add_argument("--picture", type=Path, default=None, help="before/after PNG to write")
+    ap.add_argument(
+        "--picture-photos", nargs="+",
+        default=["pexels_4793258.jpg", "hmr_coco3.png", "straps_0003.png", "spin_im1010.jpg"],
+    )  # fmt: skip
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     from lasor.eval.real import run_real_eval
@@ -123,6 +129,41 @@ def main() -> None:
             f"{r['oracle_pa_mpjpe']:.0f} | {r['wall_s']} |"
         )
     (RESULTS / "refine.md").write_text("\n".join(lines) + "\n")
+    if args.picture:
+        photos = [args.data / "photos" / n for n in args.picture_photos]
+        before_after(ckpt, opts, photos, args.picture)
+
+
+def before_after(ckpt: Path, opts, photos: list[Path], out: Path, height: int = 360) -> None:
+    """``lasor predict`` overlays without (top row) and with (bottom row) refinement."""
+    from PIL import Image, ImageDraw
+
+    from lasor.predict import PredictOptions, predict
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, ro in (("plain", None), ("refined", opts)):
+            po = PredictOptions(model_path=ckpt, refine=ro, batch_size=1)
+            predict(photos, Path(tmp) / name, po, progress=False)
+            tiles = []
+            for p in photos:
+                im = Image.open(Path(tmp) / name / f"{p.stem}_overlay.png").convert("RGB")
+                tiles.append(im.resize((round(im.width * height / im.height), height)))
+            rows.append((name, tiles))
+    width = sum(t.width for t in rows[0][1]) + 6 * (len(photos) - 1)
+    canvas = Image.new("RGB", (width, 2 * height + 6 + 2 * 18), (255, 255, 255))
+    draw = ImageDraw.Draw(canvas)
+    y = 0
+    for name, tiles in rows:
+        label = f"{name} (yellow: MediaPipe keypoints, red: the body's)"
+        draw.text((4, y + 3), label, fill=(0, 0, 0))
+        x = 0
+        for t in tiles:
+            canvas.paste(t, (x, y + 18))
+            x += t.width + 6
+        y += height + 18 + 6
+    out.parent.mkdir(parents=True, exist_ok=True)
+    canvas.save(out)
 
 
 if __name__ == "__main__":
