@@ -59,9 +59,6 @@ class RefineOptions:
         pose_prior: weight of the squared rotation-matrix distance to the regressed pose.
         shape_prior: weight of the squared distance to the regressed shape (raw units).
         min_confidence: keypoints below this confidence are ignored.
-        adam_eps: Adam's epsilon. Adam's steps are ~``lr`` whatever the gradient's size, so
-            PyTorch's default 1e-8 lets rounding-level gradients move a body that already fits;
-            1e-6 damps gradients below ~1e-6 (a fit's gradients are ~1e-4 to 1e-1).
     """
 
     steps: int = 40
@@ -77,7 +74,6 @@ class RefineOptions:
     pose_prior: float = 0.01
     shape_prior: float = 0.001
     min_confidence: float = 0.3
-    adam_eps: float = 1e-6
 
 
 def _gmof(sq: torch.Tensor, scale: float) -> torch.Tensor:
@@ -125,7 +121,7 @@ def refine(
     raw = raw0.clone().requires_grad_(True)
     log_s = torch.log(pred.cam[:, :1].detach().clamp_min(_EPS)).clone().requires_grad_(True)
     txy = pred.cam[:, 1:].detach().clone().requires_grad_(True)
-    optim = torch.optim.Adam([go6, bp6, raw, log_s, txy], lr=opts.lr, eps=opts.adam_eps)
+    optim = torch.optim.Adam([go6, bp6, raw, log_s, txy], lr=opts.lr)
     # cosine decay to 5 %: Adam's steps stay ~lr near an optimum, so a constant rate jitters there
     sched = torch.optim.lr_scheduler.LambdaLR(
         optim, lambda t: 0.05 + 0.95 * 0.5 * (1.0 + math.cos(math.pi * t / opts.steps))
