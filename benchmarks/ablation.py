@@ -136,7 +136,7 @@ def paired_differences(args, variants: dict, run_synthetic_eval) -> dict:
     """Per-stratum mean and 95 % half-width of (variant - first variant) per-sample errors."""
     import numpy as np
 
-    from lasor.eval.synthetic import strata
+    from lasor.eval.synthetic import paired_differences as paired
 
     per = []
     for i in range(len(variants)):
@@ -144,16 +144,10 @@ def paired_differences(args, variants: dict, run_synthetic_eval) -> dict:
         if not (out / "eval" / "per_sample.npz").exists():  # evaluated before it was saved
             run_synthetic_eval(out / "last.pt", out / "eval", n=args.n, seed=0)
         per.append(dict(np.load(out / "eval" / "per_sample.npz")))
-    masks = strata(per[0]["flags"], per[0]["frac"])
     res = {}
     for name, p in zip(list(variants)[1:], per[1:], strict=True):
-        assert np.array_equal(p["frac"], per[0]["frac"]), "test sets differ"
-        res[name] = {}
-        for s in ("unoccluded", "object", "person", "truncated", "heavy", "all"):
-            for k in ("mpjpe", "pa_mpjpe", "pve"):
-                d = (p[k] - per[0][k])[masks[s]]
-                half = 1.96 * d.std(ddof=1) / np.sqrt(len(d))
-                res[name][f"{s}_{k}"] = [round(float(d.mean()), 2), round(float(half), 2)]
+        d = paired(per[0], p)
+        res[name] = {f"{s}_{k}": list(v) for s, row in d.items() for k, v in row.items()}
     return res
 
 

@@ -30,12 +30,6 @@ REAL = ("mediapipe_iou", "mediapipe_pck", "mediapipe_mpjpe", "mediapipe_pa_mpjpe
         "oracle_iou", "oracle_pck", "oracle_pa_mpjpe")  # fmt: skip
 
 
-def _paired(a: np.ndarray, b: np.ndarray) -> dict:
-    d = b - a
-    half = 1.96 * d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else float("nan")
-    return {"mean": round(float(d.mean()), 2), "ci95": round(float(half), 2)}
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--checkpoint", type=Path, default=None, help="default: the shipped model")
@@ -51,7 +45,7 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     from lasor.eval.real import run_real_eval
-    from lasor.eval.synthetic import run_synthetic_eval, strata
+    from lasor.eval.synthetic import paired_differences, run_synthetic_eval
     from lasor.predict import shipped_model_path
     from lasor.refine import RefineOptions
 
@@ -65,16 +59,16 @@ def main() -> None:
             runs[name] = run_synthetic_eval(ckpt, Path(tmp) / name, n=args.n, refine=ro)
             wall[name] = time.perf_counter() - t
             per[name] = dict(np.load(Path(tmp) / name / "per_sample.npz"))
-        masks = strata(per["off"]["flags"], per["off"]["frac"])
+        diff = paired_differences(per["off"], per["on"], ("pa_mpjpe", "mpjpe"), STRATA)
         syn = {}
         for s in STRATA:
-            m = masks[s]
-            row = {"n": int(m.sum())}
+            row = {"n": runs["off"]["metrics"][s]["n"]}
             for k in ("pa_mpjpe", "mpjpe", "pve", "pve_t_sc"):
                 row[f"{k}_off"] = runs["off"]["metrics"][s][k]
                 row[f"{k}_on"] = runs["on"]["metrics"][s][k]
             for k in ("pa_mpjpe", "mpjpe"):
-                row[f"d_{k}"] = _paired(per["off"][k][m], per["on"][k][m])
+                mean, half = diff[s][k]
+                row[f"d_{k}"] = {"mean": mean, "ci95": half}
             syn[s] = row
         out["synthetic"] = syn
         out["synthetic_refine_ms_per_sample"] = runs["on"]["refine_ms_per_sample"]

@@ -238,7 +238,8 @@ def _add_refine_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--refine", type=int, nargs="?", const=40, default=0, metavar="STEPS",
         help="fit each regressed body to its observed keypoints and mask for STEPS Adam steps "
-        "(default 40 when given; ~0.3-1 s per person on a CPU); off by default",
+        "(default 40 when given; costs ~40x the regressor, see benchmarks/MODEL_CARD.md); "
+        "off by default",
     )  # fmt: skip
 
 

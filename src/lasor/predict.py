@@ -210,7 +210,11 @@ def regress_people(
     if refine_steps > 0:
         timing["regression"] = timing.get("regression", 0.0) + time.perf_counter() - t
         t = time.perf_counter()
-        pred = _refine(model, fit_body or body, pred, sil, joints, conf, res, opts)
+        from lasor.refine import refine_in_crop
+
+        pred = refine_in_crop(
+            pred, fit_body or body, joints, conf, sil, res, opts.refine, model.shape_mapping
+        )
         timing["refine"] = timing.get("refine", 0.0) + time.perf_counter() - t
         t = time.perf_counter()
     with torch.no_grad():
@@ -257,20 +261,6 @@ def regress_people(
             )  # fmt: skip
         )
     return results, proxy
-
-
-def _refine(model, fit_body, pred, sil, joints, conf, res: int, opts: PredictOptions):
-    """``lasor.refine.refine`` on crop-space observations (pixels -> NDC)."""
-    from lasor.refine import refine
-
-    kp_ndc = torch.as_tensor(joints, dtype=torch.float32) * (2.0 / res) - 1.0
-    mask = torch.as_tensor(sil, dtype=torch.float32) if np.any(sil) else None
-    with torch.enable_grad():
-        refined, _ = refine(
-            pred, fit_body, kp_ndc, torch.as_tensor(conf), mask, opts.refine,
-            shape_mapping=model.shape_mapping,
-        )  # fmt: skip
-    return refined
 
 
 def predict(images: list[Path], out_dir: Path, opts: PredictOptions, progress: bool = True) -> dict:

@@ -26,11 +26,11 @@ import torch
 from lasor.body.base import BodyModel
 from lasor.body.rotations import rot6d_to_rotmat, rotmat_to_rot6d
 from lasor.model.regressor import RegressorOutput
-from lasor.render.camera import weak_perspective_project
+from lasor.render.camera import pixels_to_ndc, weak_perspective_project
 from lasor.render.silhouette import edge_grad_silhouette, geometric_schedule
 from lasor.train.losses import project_keypoints, render_silhouette
 
-__all__ = ["RefineOptions", "refine"]
+__all__ = ["RefineOptions", "refine", "refine_in_crop"]
 
 _EPS = 1e-6
 
@@ -180,3 +180,28 @@ def refine(
             shape_raw=raw.detach().clone(),
         )  # fmt: skip
     return refined, history
+
+
+def refine_in_crop(
+    pred: RegressorOutput,
+    body: BodyModel,
+    joints_px,
+    confidence,
+    mask,
+    res: int,
+    opts: RefineOptions,
+    shape_mapping: str = "sigmoid",
+) -> RegressorOutput:
+    """:func:`refine` from crop-pixel keypoints (``res`` x ``res`` crop), also under ``no_grad``.
+
+    ``joints_px`` (B, 17, 2), ``confidence`` (B, 17) and ``mask`` (B, res, res) may be arrays or
+    tensors; ``mask`` None (or all empty) switches the silhouette term off.
+    """
+    kp = pixels_to_ndc(torch.as_tensor(joints_px, dtype=torch.float32), res)
+    conf = torch.as_tensor(confidence, dtype=torch.float32)
+    if mask is not None:
+        mask = torch.as_tensor(mask, dtype=torch.float32)
+        mask = mask if bool(mask.any()) else None  # nothing to fit: skip rendering
+    with torch.enable_grad():
+        out, _ = refine(pred, body, kp, conf, mask, opts, shape_mapping=shape_mapping)
+    return out

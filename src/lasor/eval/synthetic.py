@@ -80,18 +80,28 @@ def strata(flags: np.ndarray, frac: np.ndarray) -> dict[str, np.ndarray]:
     return out
 
 
-def _refined(model, proxy: torch.Tensor, pred, fit_body, opts):
-    """Refine predictions against what the proxy shows (decoded heatmaps and silhouette)."""
-    from lasor.refine import refine
-    from lasor.synth.proxy import decode_heatmaps
+def paired_differences(
+    base: dict,
+    other: dict,
+    keys: tuple[str, ...] = ("mpjpe", "pa_mpjpe", "pve"),
+    names: tuple[str, ...] = ("unoccluded", "object", "person", "truncated", "heavy", "all"),
+) -> dict[str, dict[str, tuple[float, float]]]:
+    """``other - base`` per-sample errors on the same test set: per stratum and metric, the mean
+    and the half-width of its 95 % interval (normal approximation over test samples).
 
-    joints, peak = decode_heatmaps(proxy)
-    res = proxy.shape[-1]
-    with torch.enable_grad():
-        out, _ = refine(
-            pred, fit_body, joints * (2.0 / res) - 1.0, peak, proxy[:, 0], opts,
-            shape_mapping=model.shape_mapping,
-        )  # fmt: skip
+    Args:
+        base, other: ``per_sample.npz`` contents of two evaluations of the same samples.
+    """
+    if not np.array_equal(base["frac"], other["frac"]):
+        raise ValueError("paired_differences: the two evaluations used different test sets")
+    masks = strata(base["flags"], base["frac"])
+    out: dict[str, dict[str, tuple[float, float]]] = {}
+    for s in names:
+        out[s] = {}
+        for k in keys:
+            d = (other[k] - base[k])[masks[s]]
+            half = 1.96 * d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else float("nan")
+            out[s][k] = (round(float(d.mean()), 2), round(float(half), 2))
     return out
 
 
@@ -111,6 +121,9 @@ def evaluate_batches(
     its proxy's keypoints (heatmap peaks) and silhouette before scoring; its seconds are added
     to ``timing["refine"]``.
     """
+    from lasor.refine import refine_in_crop
+    from lasor.synth.proxy import decode_heatmaps
+
     timing = {} if timing is None else timing
     per = {k: [] for k in ("mpjpe", "pa_mpjpe", "pve", "pve_t_sc", "frac", "flags")}
     per_joint = []
@@ -119,7 +132,12 @@ def evaluate_batches(
         pred = model(b["proxy"].to(device))
         if refine is not None and refine.steps > 0:
             t = time.perf_counter()
-            pred = _refined(model, b["proxy"].to(device), pred, fit_body, refine)
+            proxy = b["proxy"].to(device)
+            joints, peak = decode_heatmaps(proxy)
+            pred = refine_in_crop(
+                pred, fit_body, joints, peak, proxy[:, 0], proxy.shape[-1], refine,
+                model.shape_mapping,
+            )  # fmt: skip
             timing["refine"] = timing.get("refine", 0.0) + time.perf_counter() - t
         n = len(b["proxy"])
         p = body_full(pred.global_orient.cpu(), pred.body_pose.cpu(), pred.shape.cpu())
