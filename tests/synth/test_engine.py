@@ -123,3 +123,13 @@ def test_dataset_splits_draw_separate_streams(bank, tmp_path):
         assert torch.equal(got_tr[k], want[k]), k
     assert not torch.equal(got_tr["proxy"], got_va["proxy"])
     assert torch.equal(va[3]["proxy"], got_va["proxy"])
+
+
+def test_batch_with_the_mediapipe_noise_preset(bank):
+    from lasor.synth.noise import NoiseConfig
+
+    cfg = SynthConfig(res=48, noise_cfg=NoiseConfig.mediapipe())
+    a = make_batch(bank, 6, cfg, np.random.default_rng(4))
+    b = make_batch(bank, 6, cfg, np.random.default_rng(4))
+    assert a["proxy"].shape == (6, 18, 48, 48) and torch.isfinite(a["proxy"]).all()
+    assert torch.equal(a["proxy"], b["proxy"])
