@@ -423,7 +423,8 @@ def _table(res: dict) -> str:
         "MediaPipe cropped on the ground-truth box; "
         f"found {res['people']['found']} of {res['people']['items']}; locked on another person: "
         f"{', '.join(res['people']['wrong_person']) or 'none'} (median error > {WRONG_PERSON} box; "
-        "its joints count as missed). Tiny sample: per-joint rows rest on 7-26 visible joints each, occluded rows on 0-4; "
+        "its joints count as missed). Tiny sample: per-joint rows rest on 7-26 visible joints "
+        "each, occluded rows on 0-4; "
         "errors include the definition offsets between datasets' joints and MediaPipe's (hips "
         "most).",
         "",
