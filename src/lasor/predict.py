@@ -20,7 +20,13 @@ import numpy as np
 import torch
 
 from lasor.frontend.types import FrontendError, PersonObservation
-from lasor.synth.proxy import crop_observation, encode_proxy, person_box
+from lasor.synth.proxy import (
+    crop_geometry,
+    crop_observation,
+    encode_proxy,
+    model_inputs,
+    person_box,
+)
 
 if TYPE_CHECKING:
     from lasor.refine import RefineOptions
@@ -181,6 +187,38 @@ def load_predictor(model_path: Path, opts: PredictOptions):
     return model, body, int(cfg.data.image_size), fit_body
 
 
+def default_focal(image_hw: tuple[int, int]) -> float:
+    """The focal length (pixels) assumed when none is known: the image diagonal."""
+    return float(np.hypot(*image_hw))
+
+
+def network_inputs(version: int, items: list, res: int, focal_length: float | None = None):
+    """The network input of observed people, through ``lasor.synth.proxy`` (as in training).
+
+    Args:
+        version: the model's proxy version.
+        items: list of ``(image, observation, crop_box, ...)``.
+        res: proxy resolution.
+        focal_length: pixels; default ``default_focal`` of each image.
+
+    Returns:
+        ``(inputs, proxy_picture, (silhouettes, joints, confidence))``: the model's input dict,
+        the (N, 18, R, R) heatmap proxy (drawn as ``_proxy.png`` for either version) and the
+        crop-space observation.
+    """
+    crops = [crop_observation(o.mask, o.keypoints, o.confidence, b, res) for _, o, b, *_ in items]
+    sil, joints, conf = (np.stack([c[i] for c in crops]) for i in range(3))
+    geometry = np.stack(
+        [
+            crop_geometry(b, im.shape[:2], focal_length or default_focal(im.shape[:2]))
+            for im, _, b, *_ in items
+        ]
+    )
+    inputs = model_inputs(version, sil, joints, conf, geometry)
+    proxy = inputs["proxy"] if "proxy" in inputs else encode_proxy(sil, joints, conf)
+    return inputs, proxy, (sil, joints, conf)
+
+
 def regress_people(
     model, body, res: int, items: list, opts: PredictOptions, timing=None, fit_body=None
 ):
@@ -199,13 +237,14 @@ def regress_people(
 
     timing = {} if timing is None else timing
     t = time.perf_counter()
-    crops = [crop_observation(o.mask, o.keypoints, o.confidence, b, res) for _, o, b, *_ in items]
-    sil, joints, conf = (np.stack([c[i] for c in crops]) for i in range(3))
-    proxy = encode_proxy(sil, joints, conf).to(opts.device)
+    inputs, proxy, (sil, joints, conf) = network_inputs(
+        model.proxy_version, items, res, opts.focal_length
+    )
+    inputs = {k: v.to(opts.device) for k, v in inputs.items()}
     timing["proxy"] = timing.get("proxy", 0.0) + time.perf_counter() - t
     t = time.perf_counter()
     with torch.no_grad():
-        pred = model(proxy)
+        pred = model.run(inputs)
     refine_steps = opts.refine.steps if opts.refine is not None else 0
     if refine_steps > 0:
         timing["regression"] = timing.get("regression", 0.0) + time.perf_counter() - t
@@ -223,7 +262,7 @@ def regress_people(
     results = []
     for k, (image, obs, box, name, pidx) in enumerate(items):
         h, w = image.shape[:2]
-        focal = opts.focal_length or float(np.hypot(h, w))
+        focal = opts.focal_length or default_focal((h, w))
         cam_t = _cam_translation(pred.cam[k].cpu().numpy(), box, (h, w), focal)
         verts = bout.vertices[k].cpu().numpy() + cam_t
         j_coco = bout.keypoints_coco[k].cpu().numpy() + cam_t

@@ -62,7 +62,7 @@ def test_real_suite_counts(real: Path):
         assert item.bbox is not None and item.gt_keypoints is not None
     with_unlabelled = load_real_suite(real, include_unlabelled=True)
     photos = [i for i in with_unlabelled if i.dataset == "photos"]
-    assert len(photos) == 10 and all(i.gt_keypoints is None for i in photos)
+    assert len(photos) == 11 and all(i.gt_keypoints is None for i in photos)
 
 
 def test_real_suite_skips_missing_parts(real: Path, tmp_path: Path, caplog):

@@ -129,17 +129,22 @@ def evaluate_batches(
     per_joint = []
     eye = torch.eye(3)
     for b in batches:
-        pred = model(b["proxy"].to(device))
+        pred = model.run({k: v.to(device) for k, v in b.items()})
         if refine is not None and refine.steps > 0:
             t = time.perf_counter()
-            proxy = b["proxy"].to(device)
-            joints, peak = decode_heatmaps(proxy)
+            if model.proxy_version == 1:  # what the CNN saw: heatmap peaks
+                proxy = b["proxy"].to(device)
+                joints, peak = decode_heatmaps(proxy)
+                sil = proxy[:, 0]
+            else:  # the exact keypoints the hybrid saw
+                sil = b["mask"][:, 0].to(device)
+                kp = b["keypoints"].to(device)
+                joints, peak = (kp[..., :2] + 1.0) * (sil.shape[-1] / 2.0), kp[..., 2]
             pred = refine_in_crop(
-                pred, fit_body, joints, peak, proxy[:, 0], proxy.shape[-1], refine,
-                model.shape_mapping,
-            )  # fmt: skip
+                pred, fit_body, joints, peak, sil, sil.shape[-1], refine, model.shape_mapping
+            )
             timing["refine"] = timing.get("refine", 0.0) + time.perf_counter() - t
-        n = len(b["proxy"])
+        n = len(b["global_orient"])
         p = body_full(pred.global_orient.cpu(), pred.body_pose.cpu(), pred.shape.cpu())
         g = body_full(b["global_orient"], b["body_pose"], b["shape"])
         pj, gj = p.joints_h36m.numpy(), g.joints_h36m.numpy()

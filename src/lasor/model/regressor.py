@@ -30,7 +30,13 @@ from torch import nn
 
 from lasor.body.rotations import rot6d_to_rotmat, rotmat_to_rot6d
 
-__all__ = ["Regressor", "RegressorOutput", "SHAPE_MAPPINGS", "default_shape_mapping"]
+__all__ = [
+    "IEFRegressor",
+    "Regressor",
+    "RegressorOutput",
+    "SHAPE_MAPPINGS",
+    "default_shape_mapping",
+]
 
 #: How the shape head's raw output becomes body-model shape parameters.
 #: "sigmoid": values in (0, 1) (Anny phenotypes); "identity": unconstrained (SMPL betas).
@@ -208,7 +214,116 @@ def keypoint_readout(heatmaps: torch.Tensor, eps: float = 1e-4) -> torch.Tensor:
     return torch.stack([peak, x, y], dim=2).reshape(b, 3 * k)
 
 
-class Regressor(nn.Module):
+class IEFRegressor(nn.Module):
+    """The part every regressor shares: an iterative-error-feedback head over a feature vector.
+
+    Subclasses build their encoders, call ``_build_head`` and implement ``forward`` over the
+    tensors named by ``input_keys`` (``lasor.synth.proxy.PROXY_VERSIONS``).
+    """
+
+    input_keys: tuple[str, ...] = ("proxy",)
+    #: the ``lasor.synth.proxy`` input version the network reads
+    proxy_version: int = 1
+
+    def _build_head(
+        self,
+        num_pose_bones: int,
+        num_shape: int,
+        num_features: int,
+        *,
+        shape_init: torch.Tensor | list[float] | None,
+        shape_mapping: str,
+        head_hidden: int,
+        ief_iters: int,
+        dropout: float,
+        cam_scale_init: float,
+        global_orient_init: torch.Tensor | None,
+    ) -> None:
+        if shape_mapping not in SHAPE_MAPPINGS:
+            raise ValueError(
+                f"shape_mapping must be one of {SHAPE_MAPPINGS}, got {shape_mapping!r}"
+            )
+        if cam_scale_init <= 0:
+            raise ValueError(f"cam_scale_init must be positive, got {cam_scale_init}")
+        self.num_pose_bones = int(num_pose_bones)
+        self.num_shape = int(num_shape)
+        self.shape_mapping = shape_mapping
+        self.ief_iters = int(ief_iters)
+        self.cam_scale_init = float(cam_scale_init)
+        self.num_features = int(num_features)
+        n = self.num_params
+        self.head = nn.Sequential(
+            nn.Linear(self.num_features + n, head_hidden),
+            nn.ReLU(inplace=True),
+            nn.Dropout(dropout),
+            nn.Linear(head_hidden, head_hidden),
+            nn.ReLU(inplace=True),
+            nn.Dropout(dropout),
+            nn.Linear(head_hidden, n),
+        )
+        nn.init.xavier_uniform_(self.head[-1].weight, gain=0.01)
+        nn.init.zeros_(self.head[-1].bias)
+        self.register_buffer("init_params", self._initial_params(shape_init, global_orient_init))
+
+    @property
+    def num_params(self) -> int:
+        """Length of the flat parameter vector the head refines."""
+        return 6 + 6 * self.num_pose_bones + self.num_shape + 3
+
+    def _initial_params(
+        self, shape_init: torch.Tensor | list[float] | None, global_orient_init: torch.Tensor | None
+    ) -> torch.Tensor:
+        if global_orient_init is None:
+            global_orient_init = torch.diag(torch.tensor([1.0, -1.0, -1.0]))
+        go = rotmat_to_rot6d(torch.as_tensor(global_orient_init, dtype=torch.float32))
+        bp = rotmat_to_rot6d(torch.eye(3)).repeat(self.num_pose_bones)
+        if shape_init is None:
+            shape = torch.zeros(self.num_shape)
+        else:
+            shape = torch.as_tensor(shape_init, dtype=torch.float32).flatten().clone()
+            if shape.numel() != self.num_shape:
+                raise ValueError(
+                    f"shape_init has {shape.numel()} values, expected {self.num_shape}"
+                )
+        if self.shape_mapping == "sigmoid":
+            shape = torch.logit(shape.clamp(1e-3, 1 - 1e-3))
+        cam = torch.zeros(3)  # log-scale residual 0 -> s = cam_scale_init; tx = ty = 0
+        return torch.cat([go, bp, shape, cam])
+
+    def decode(self, params: torch.Tensor) -> RegressorOutput:
+        """Flat parameters (B, num_params) -> ``RegressorOutput``."""
+        b, p, s = params.shape[0], self.num_pose_bones, self.num_shape
+        go6, bp6, shape_raw, cam_raw = params.split([6, 6 * p, s, 3], dim=1)
+        bp6 = bp6.reshape(b, p, 6)
+        if self.shape_mapping == "sigmoid":
+            shape = torch.sigmoid(shape_raw)
+        else:
+            shape = shape_raw
+        # exp keeps the scale positive and makes the residual relative; the clamp only stops a
+        # diverging head from producing inf before the loss can pull it back.
+        scale = self.cam_scale_init * torch.exp(cam_raw[:, :1].clamp(-5.0, 5.0))
+        cam = torch.cat([scale, cam_raw[:, 1:]], dim=1)
+        return RegressorOutput(
+            global_orient=rot6d_to_rotmat(go6),
+            body_pose=rot6d_to_rotmat(bp6),
+            shape=shape,
+            cam=cam,
+            global_orient_6d=go6,
+            body_pose_6d=bp6,
+            shape_raw=shape_raw,
+        )
+
+    def _iterate(self, feat: torch.Tensor) -> RegressorOutput:
+        params = self.init_params.expand(feat.shape[0], -1)
+        for _ in range(self.ief_iters):
+            params = params + self.head(torch.cat([feat, params], dim=1))
+        return self.decode(params)
+
+    def run(self, inputs: dict[str, torch.Tensor]) -> RegressorOutput:
+        """Forward over a dict holding (at least) the tensors named by ``input_keys``."""
+        return self(*(inputs[k] for k in self.input_keys))
+
+class Regressor(IEFRegressor):
     """Proxy -> body-model parameters and weak-perspective camera.
 
     Args:
@@ -251,63 +366,18 @@ class Regressor(nn.Module):
         global_orient_init: torch.Tensor | None = None,
     ) -> None:
         super().__init__()
-        if shape_mapping not in SHAPE_MAPPINGS:
-            raise ValueError(
-                f"shape_mapping must be one of {SHAPE_MAPPINGS}, got {shape_mapping!r}"
-            )
-        if cam_scale_init <= 0:
-            raise ValueError(f"cam_scale_init must be positive, got {cam_scale_init}")
-        self.num_pose_bones = int(num_pose_bones)
-        self.num_shape = int(num_shape)
-        self.shape_mapping = shape_mapping
-        self.ief_iters = int(ief_iters)
-        self.cam_scale_init = float(cam_scale_init)
         self.encoder = Encoder(
             in_channels, list(widths), list(blocks), norm, groups, coord_channels, pool
         )
-
         self.keypoint_readout = bool(keypoint_readout)
-        self.num_features = self.encoder.out_channels
+        num_features = self.encoder.out_channels
         if self.keypoint_readout:
-            self.num_features += 3 * (in_channels - 1)
-        n = self.num_params
-        self.head = nn.Sequential(
-            nn.Linear(self.num_features + n, head_hidden),
-            nn.ReLU(inplace=True),
-            nn.Dropout(dropout),
-            nn.Linear(head_hidden, head_hidden),
-            nn.ReLU(inplace=True),
-            nn.Dropout(dropout),
-            nn.Linear(head_hidden, n),
-        )
-        nn.init.xavier_uniform_(self.head[-1].weight, gain=0.01)
-        nn.init.zeros_(self.head[-1].bias)
-        self.register_buffer("init_params", self._initial_params(shape_init, global_orient_init))
-
-    @property
-    def num_params(self) -> int:
-        """Length of the flat parameter vector the head refines."""
-        return 6 + 6 * self.num_pose_bones + self.num_shape + 3
-
-    def _initial_params(
-        self, shape_init: torch.Tensor | list[float] | None, global_orient_init: torch.Tensor | None
-    ) -> torch.Tensor:
-        if global_orient_init is None:
-            global_orient_init = torch.diag(torch.tensor([1.0, -1.0, -1.0]))
-        go = rotmat_to_rot6d(torch.as_tensor(global_orient_init, dtype=torch.float32))
-        bp = rotmat_to_rot6d(torch.eye(3)).repeat(self.num_pose_bones)
-        if shape_init is None:
-            shape = torch.zeros(self.num_shape)
-        else:
-            shape = torch.as_tensor(shape_init, dtype=torch.float32).flatten().clone()
-            if shape.numel() != self.num_shape:
-                raise ValueError(
-                    f"shape_init has {shape.numel()} values, expected {self.num_shape}"
-                )
-        if self.shape_mapping == "sigmoid":
-            shape = torch.logit(shape.clamp(1e-3, 1 - 1e-3))
-        cam = torch.zeros(3)  # log-scale residual 0 -> s = cam_scale_init; tx = ty = 0
-        return torch.cat([go, bp, shape, cam])
+            num_features += 3 * (in_channels - 1)
+        self._build_head(
+            num_pose_bones, num_shape, num_features, shape_init=shape_init,
+            shape_mapping=shape_mapping, head_hidden=head_hidden, ief_iters=ief_iters,
+            dropout=dropout, cam_scale_init=cam_scale_init, global_orient_init=global_orient_init,
+        )  # fmt: skip
 
     def forward(self, proxy: torch.Tensor) -> RegressorOutput:
         """Regress parameters from proxies.
@@ -321,30 +391,4 @@ class Regressor(nn.Module):
         feat = self.encoder(proxy)
         if self.keypoint_readout:
             feat = torch.cat([feat, keypoint_readout(proxy[:, 1:])], dim=1)
-        params = self.init_params.expand(feat.shape[0], -1)
-        for _ in range(self.ief_iters):
-            params = params + self.head(torch.cat([feat, params], dim=1))
-        return self.decode(params)
-
-    def decode(self, params: torch.Tensor) -> RegressorOutput:
-        """Flat parameters (B, num_params) -> ``RegressorOutput``."""
-        b, p, s = params.shape[0], self.num_pose_bones, self.num_shape
-        go6, bp6, shape_raw, cam_raw = params.split([6, 6 * p, s, 3], dim=1)
-        bp6 = bp6.reshape(b, p, 6)
-        if self.shape_mapping == "sigmoid":
-            shape = torch.sigmoid(shape_raw)
-        else:
-            shape = shape_raw
-        # exp keeps the scale positive and makes the residual relative; the clamp only stops a
-        # diverging head from producing inf before the loss can pull it back.
-        scale = self.cam_scale_init * torch.exp(cam_raw[:, :1].clamp(-5.0, 5.0))
-        cam = torch.cat([scale, cam_raw[:, 1:]], dim=1)
-        return RegressorOutput(
-            global_orient=rot6d_to_rotmat(go6),
-            body_pose=rot6d_to_rotmat(bp6),
-            shape=shape,
-            cam=cam,
-            global_orient_6d=go6,
-            body_pose_6d=bp6,
-            shape_raw=shape_raw,
-        )
+        return self._iterate(feat)

@@ -31,6 +31,9 @@ class BodyBank:
         body_pose: (N, P, 3, 3) float32.
         shape: (N, S) float32.
         faces: (F, 3) int64.
+        joints_h36m: (N, 17, 3) float32 evaluation joints, and...
+        root: (N, 3) float32 the root joint: with ``vertices`` and ``keypoints`` the training
+            targets, so a step need not pose the target body again (None in older banks).
     """
 
     vertices: np.ndarray
@@ -39,6 +42,8 @@ class BodyBank:
     body_pose: np.ndarray
     shape: np.ndarray
     faces: np.ndarray
+    joints_h36m: np.ndarray | None = None
+    root: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.vertices)
@@ -108,12 +113,14 @@ def build_body_bank(
         go, bp = go.clone(), bp.clone()
         go[flip], bp[flip] = mgo, mbp
     shape = torch.as_tensor(sample_shapes(size, body.shape_names, rng))
-    verts, kps = [], []
+    verts, kps, h36m, root = [], [], [], []
     with torch.no_grad():
         for s in range(0, size, chunk):
             out = body(go[s : s + chunk], bp[s : s + chunk], shape[s : s + chunk])
             verts.append(out.vertices.to(torch.float16).numpy())
             kps.append(out.keypoints_coco.numpy())
+            h36m.append(out.joints_h36m.numpy())
+            root.append(out.joints[:, 0].numpy())
     return BodyBank(
         vertices=np.concatenate(verts),
         keypoints=np.concatenate(kps).astype(np.float32),
@@ -121,4 +128,6 @@ def build_body_bank(
         body_pose=bp.numpy(),
         shape=shape.numpy(),
         faces=body.faces.numpy().astype(np.int64),
+        joints_h36m=np.concatenate(h36m).astype(np.float32),
+        root=np.concatenate(root).astype(np.float32),
     )

@@ -23,6 +23,15 @@ class CameraConfig:
     #: crop side jitter (multiplies ``proxy.CROP_SCALE``) and centre jitter (fraction of side)
     scale_jitter: tuple[float, float] = (0.9, 1.25)
     centre_jitter: float = 0.06
+    #: share of cameras with any in-plane roll (uniform in [-180, 180): lying, diving, upside down)
+    roll_any: float = 0.0
+    #: perspective photos: the person's pelvis is placed anywhere up to this fraction of the
+    #: image's half-width / half-height from the principal point (0 = on the optical axis)...
+    offcentre: float = 0.0
+    #: ...of an image whose focal length / width is log-uniform in this range (35 mm-equivalent
+    #: 20-85 mm is 0.55-2.4) and whose height / width is drawn from ``aspects``
+    focal_ratio: tuple[float, float] = (0.55, 2.4)
+    aspects: tuple[float, ...] = (0.75, 1.0, 1.333)
 
 
 def _rx(a: np.ndarray) -> np.ndarray:
@@ -53,14 +62,26 @@ def sample_views(n: int, cfg: CameraConfig, rng: np.random.Generator) -> dict[st
     """Sample panoramic views: any yaw, Gaussian pitch/roll, a distance.
 
     Returns:
-        dict with ``rotation (n, 3, 3)``, ``distance (n,)``, ``yaw``, ``pitch``, ``roll`` (deg).
+        dict with ``rotation (n, 3, 3)``, ``distance (n,)``, ``yaw``, ``pitch``, ``roll`` (deg),
+        ``offset (n, 2)``: where the pelvis projects, in unit-focal image coordinates (zeros
+        unless ``cfg.offcentre``).
     """
     yaw = rng.uniform(-180.0, 180.0, n)
     pitch = np.clip(rng.normal(0.0, cfg.pitch_std, n), -cfg.pitch_max, cfg.pitch_max)
     roll = rng.normal(0.0, cfg.roll_std, n)
+    if cfg.roll_any > 0:  # draws nothing when off: earlier data streams stay identical
+        roll = np.where(rng.random(n) < cfg.roll_any, rng.uniform(-180.0, 180.0, n), roll)
     rot = view_rotation(np.radians(yaw), np.radians(pitch), np.radians(roll))
     dist = rng.uniform(*cfg.distance, n)
-    return {"rotation": rot, "distance": dist, "yaw": yaw, "pitch": pitch, "roll": roll}
+    out = {"rotation": rot, "distance": dist, "yaw": yaw, "pitch": pitch, "roll": roll}
+    out["offset"] = np.zeros((n, 2))
+    if cfg.offcentre > 0:
+        lo, hi = np.log(cfg.focal_ratio[0]), np.log(cfg.focal_ratio[1])
+        f = np.exp(rng.uniform(lo, hi, n))
+        aspect = np.asarray(cfg.aspects, float)[rng.integers(0, len(cfg.aspects), n)]
+        half = 0.5 * np.stack([np.ones(n), aspect], axis=1) / f[:, None]  # unit-focal units
+        out["offset"] = rng.uniform(-1.0, 1.0, (n, 2)) * cfg.offcentre * half
+    return out
 
 
 def project(points_cam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

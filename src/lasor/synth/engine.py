@@ -8,7 +8,13 @@ One call to ``make_batch`` turns bank bodies into training samples:
    (d) self-occlusion: joints hidden behind the body itself (depth test);
 3. per-joint visibility, the occluded fraction of the body and occlusion flags;
 4. front-end noise (``lasor.synth.noise``) on the observation only;
-5. the network input through ``lasor.synth.proxy.encode_proxy`` — the same encoder as prediction.
+5. the network input through ``lasor.synth.proxy.model_inputs`` — the same encoder as prediction
+   (``proxy_version`` 1: the heatmap proxy; 2: mask + keypoint vector + crop geometry; the v2
+   tensors are returned for every batch, they cost nothing and draw no random numbers).
+
+Cameras are unit-focal pinholes; with ``camera.offcentre`` the person is placed off the optical
+axis as in a perspective photo, and ``geometry`` (the crop in unit-focal image coordinates) tells
+the network where.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from lasor.synth import noise as noise_mod
 from lasor.synth.bank import BodyBank
 from lasor.synth.cameras import CameraConfig, jittered_crops, project, sample_views
 from lasor.synth.occluders import random_object_mask
-from lasor.synth.proxy import CROP_SCALE, encode_proxy
+from lasor.synth.proxy import CROP_SCALE, encode_keypoints, encode_proxy
 
 OCC_OBJECT = 1
 OCC_PERSON = 2
@@ -43,8 +49,18 @@ class SynthConfig:
     noise: bool = True
     vis_tolerance: float = 0.12  # metres behind the visible surface before a joint is hidden
     sigma: float | None = None  # heatmap std in pixels (default res / 32)
+    proxy_version: int = 1  # 1: also build the heatmap proxy (costly); 2: only the v2 inputs
     camera: CameraConfig = field(default_factory=CameraConfig)
     noise_cfg: noise_mod.NoiseConfig = field(default_factory=noise_mod.NoiseConfig)
+    #: "default" (``noise_cfg`` as given) or "mediapipe" (``NoiseConfig.mediapipe()``, measured on
+    #: the real front end by ``benchmarks/noise_calibration.py``; replaces ``noise_cfg``)
+    noise_preset: str = "default"
+
+    def __post_init__(self) -> None:
+        if self.noise_preset == "mediapipe":
+            self.noise_cfg = noise_mod.NoiseConfig.mediapipe()
+        elif self.noise_preset != "default":
+            raise ValueError(f"noise_preset must be 'default' or 'mediapipe', got {self.noise_preset!r}")
 
 
 def _screen(points_cam: np.ndarray, crops: np.ndarray, res: int) -> np.ndarray:
@@ -60,8 +76,11 @@ def make_batch(
     """Generate one batch of synthetic samples.
 
     Returns:
-        dict of tensors: ``proxy (B, 18, R, R)``; targets ``global_orient (B, 3, 3)`` (camera
-        frame), ``body_pose (B, P, 3, 3)``, ``shape (B, S)``, ``joints2d (B, 17, 2)`` (crop ndc
+        dict of tensors: ``proxy (B, 18, R, R)`` (``proxy_version`` 1 only), ``mask (B, 1, R,
+        R)``, ``keypoints (B, 17, 3)``, ``geometry (B, 3)`` (``lasor.synth.proxy``); targets ``global_orient (B, 3, 3)`` (camera
+        frame), ``body_pose (B, P, 3, 3)``, ``shape (B, S)``, the posed target body root-centred in
+        the camera orientation ``target_vertices (B, V, 3)``, ``target_keypoints (B, 17, 3)``,
+        ``target_h36m (B, 17, 3)`` (when the bank has them), ``joints2d (B, 17, 2)`` (crop ndc
         [-1, 1]), ``joints2d_vis (B, 17)`` (1 where the joint lies in the crop: synthetic 2D
         targets are exact even when occluded), ``silhouette (B, R, R)`` (the target's full
         silhouette); bookkeeping ``joints_visible (B, 17)`` (not occluded by anything, incl.
@@ -76,6 +95,7 @@ def make_batch(
     rot = views["rotation"].astype(np.float32)
     trans = np.zeros((b, 3), np.float32)
     trans[:, 2] = views["distance"]
+    trans[:, :2] = views["offset"] * views["distance"][:, None]
     verts = verts_body @ rot.transpose(0, 2, 1) + trans[:, None]
     kps = kp_body @ rot.transpose(0, 2, 1) + trans[:, None]
     xy, _ = project(verts)
@@ -138,10 +158,23 @@ def make_batch(
             j, conf = noise_mod.corrupt_joints(j, conf, self_occ[i], r, cfg.noise_cfg, rng)
             s = noise_mod.corrupt_silhouette(s, kp_scr[i, :, :2], r, cfg.noise_cfg, rng)
         obs_sil[i], obs_j[i], obs_c[i] = s, j, conf
-    proxy = encode_proxy(obs_sil, obs_j, obs_c, sigma=cfg.sigma)
     go_cam = rot @ bank.global_orient[idx]
+    out = {}
+    if bank.root is not None:  # the target body, root-centred, camera-frame orientation
+        root = bank.root[idx][:, None]
+        rt = rot.transpose(0, 2, 1)
+        out["target_vertices"] = torch.from_numpy(((verts_body - root) @ rt).astype(np.float32))
+        out["target_keypoints"] = torch.from_numpy(((kp_body - root) @ rt).astype(np.float32))
+        out["target_h36m"] = torch.from_numpy(
+            ((bank.joints_h36m[idx] - root) @ rt).astype(np.float32)
+        )
+    if cfg.proxy_version == 1:
+        out["proxy"] = encode_proxy(obs_sil, obs_j, obs_c, sigma=cfg.sigma)
     return {
-        "proxy": proxy,
+        **out,
+        "mask": torch.from_numpy(obs_sil)[:, None],
+        "keypoints": encode_keypoints(obs_j, obs_c, r),
+        "geometry": torch.from_numpy(crops.astype(np.float32)),
         "global_orient": torch.from_numpy(go_cam.astype(np.float32)),
         "body_pose": torch.from_numpy(bank.body_pose[idx]),
         "shape": torch.from_numpy(bank.shape[idx]),

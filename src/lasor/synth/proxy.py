@@ -3,8 +3,21 @@
 Training (synthetic bodies) and prediction (real photos) both go through this module:
 ``person_box`` chooses the square crop around a person, ``crop_observation`` maps a
 full-image observation into that crop, and ``encode_proxy`` turns a crop-sized silhouette and
-joints into the ``(B, 1 + 17, R, R)`` tensor the regressor reads. A mismatch between the two
-paths silently ruins real-photo results, so nothing else may build network inputs.
+joints into the network input. A mismatch between the two paths silently ruins real-photo
+results, so nothing else may build network inputs; ``model_inputs`` is the one entry point.
+
+Two input versions exist, recorded in every checkpoint (``ModelConfig.arch``):
+
+* **v1** (the CNN, ``arch="cnn"``): ``proxy (B, 18, R, R)``, the silhouette and 17 Gaussian joint
+  heatmaps (``encode_proxy``).
+* **v2** (the hybrid, ``arch="hybrid"``): ``mask (B, 1, R, R)``, the observed silhouette;
+  ``keypoints (B, 17, 3)``,
+  the exact sub-pixel joints in crop NDC ([-1, 1], x right, y down) with their confidence (an
+  absent joint is ``(0, 0, 0)``), never re-read from heatmaps; and ``geometry (B, 3)``, where the
+  crop sits in the full image (CLIFF, Li et al. ECCV 2022): ``((cx - px) / f, (cy - py) / f,
+  side / f)`` for a crop centred at (cx, cy) of side ``side`` pixels in an image with principal
+  point (px, py) and focal length ``f`` pixels (``crop_geometry``). Synthetic data use unit focal
+  length and the principal point at 0, so there the geometry is the crop itself.
 
 Pixel convention: pixel (row i, column j) covers [j, j+1) x [i, i+1); its centre is
 (j + 0.5, i + 0.5). Joint coordinates are (x, y) in those units.
@@ -19,6 +32,8 @@ import torch
 
 NUM_JOINTS = 17
 NUM_CHANNELS = 1 + NUM_JOINTS
+#: network-input versions and the tensors each consists of
+PROXY_VERSIONS = {1: ("proxy",), 2: ("mask", "keypoints", "geometry")}
 #: a square crop is this many times the person's bounding-box side.
 CROP_SCALE = 1.2
 
@@ -197,3 +212,92 @@ def decode_heatmaps(proxy: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     y = (idx // r).float() + 0.5
     x = (idx % r).float() + 0.5
     return torch.stack([x, y], dim=-1), peak
+
+
+def crop_geometry(
+    box: CropBox, image_hw: tuple[int, int], focal: float, principal: tuple[float, float] | None = None
+) -> np.ndarray:
+    """Where a crop sits in its photo, in units of the focal length (CLIFF's box information).
+
+    Args:
+        box: the crop, in image pixels.
+        image_hw: (H, W) of the photo.
+        focal: focal length in pixels.
+        principal: (px, py) in pixels; default the image centre.
+
+    Returns:
+        (3,) float32 ``((cx - px) / f, (cy - py) / f, side / f)``.
+    """
+    h, w = image_hw
+    px, py = (w / 2.0, h / 2.0) if principal is None else principal
+    f = float(focal)
+    if f <= 0:
+        raise ValueError(f"crop_geometry: focal length must be positive, got {focal}")
+    return np.array([(box.cx - px) / f, (box.cy - py) / f, box.size / f], np.float32)
+
+
+def encode_keypoints(
+    joints: torch.Tensor | np.ndarray, confidence: torch.Tensor | np.ndarray, res: int
+) -> torch.Tensor:
+    """2D joints as a vector: crop NDC + confidence.
+
+    Args:
+        joints: (B, 17, 2) crop pixels (x, y) of a ``res`` x ``res`` crop.
+        confidence: (B, 17) in [0, 1]; 0 = absent.
+
+    Returns:
+        (B, 17, 3) float32 ``(x_ndc, y_ndc, confidence)``; absent joints are all zero.
+    """
+    j = torch.as_tensor(np.asarray(joints) if not torch.is_tensor(joints) else joints).float()
+    c = torch.as_tensor(
+        np.asarray(confidence) if not torch.is_tensor(confidence) else confidence
+    ).float()
+    if j.dim() != 3 or j.shape[1:] != (NUM_JOINTS, 2) or c.shape != j.shape[:2]:
+        raise ValueError(
+            f"encode_keypoints: expected joints (B,17,2) and confidence (B,17); got "
+            f"{tuple(j.shape)}, {tuple(c.shape)}"
+        )
+    ndc = j * (2.0 / res) - 1.0
+    present = (c > 0)[..., None]
+    return torch.cat([torch.where(present, ndc, torch.zeros_like(ndc)), c[..., None]], dim=-1)
+
+
+def model_inputs(
+    version: int,
+    silhouette: torch.Tensor | np.ndarray,
+    joints: torch.Tensor | np.ndarray,
+    confidence: torch.Tensor | np.ndarray,
+    geometry: torch.Tensor | np.ndarray | None = None,
+    sigma: float | None = None,
+) -> dict[str, torch.Tensor]:
+    """THE network input, for training and prediction alike.
+
+    Args:
+        version: 1 (heatmap proxy) or 2 (silhouette + keypoint vector + crop geometry).
+        silhouette: (B, R, R) in [0, 1].
+        joints: (B, 17, 2) crop pixels.
+        confidence: (B, 17).
+        geometry: (B, 3) ``crop_geometry`` rows (version 2 only).
+        sigma: heatmap std (version 1 only).
+
+    Returns:
+        dict of the tensors ``PROXY_VERSIONS[version]`` names.
+    """
+    if version == 1:
+        return {"proxy": encode_proxy(silhouette, joints, confidence, sigma=sigma)}
+    if version != 2:
+        raise ValueError(f"unknown proxy version {version!r}; known: {sorted(PROXY_VERSIONS)}")
+    sil = torch.as_tensor(
+        np.asarray(silhouette) if not torch.is_tensor(silhouette) else silhouette
+    ).float()
+    if sil.dim() != 3 or sil.shape[1] != sil.shape[2]:
+        raise ValueError(f"model_inputs: expected silhouette (B,R,R), got {tuple(sil.shape)}")
+    if geometry is None:
+        raise ValueError("model_inputs: proxy version 2 needs the crop geometry")
+    geo = torch.as_tensor(np.asarray(geometry) if not torch.is_tensor(geometry) else geometry)
+    geo = geo.float().reshape(len(sil), 3)
+    return {
+        "mask": sil[:, None],
+        "keypoints": encode_keypoints(joints, confidence, sil.shape[-1]),
+        "geometry": geo,
+    }

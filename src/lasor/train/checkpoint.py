@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from lasor.body.base import BodyModel
-from lasor.model.regressor import Regressor, default_shape_mapping
+from lasor.model.regressor import IEFRegressor, Regressor, default_shape_mapping
 from lasor.train.config import ModelConfig, TrainConfig, config_from_yaml, config_to_yaml
 
 logger = logging.getLogger(__name__)
@@ -70,7 +70,19 @@ def model_meta(cfg: ModelConfig, body: BodyModel) -> dict[str, Any]:
     }
 
 
-def _regressor_from_meta(cfg: ModelConfig, meta: dict[str, Any]) -> Regressor:
+def _regressor_from_meta(cfg: ModelConfig, meta: dict[str, Any]) -> IEFRegressor:
+    if cfg.arch == "hybrid":
+        from lasor.model.hybrid import HybridRegressor
+
+        return HybridRegressor(
+            meta["num_pose_bones"], meta["num_shape"], shape_init=meta["shape_init"],
+            shape_mapping=meta["shape_mapping"], branches=cfg.branches, kp_width=cfg.kp_width,
+            kp_blocks=cfg.kp_blocks, widths=cfg.widths, blocks=cfg.blocks, norm=cfg.norm,
+            groups=cfg.groups, mask_pool=cfg.mask_pool, head_hidden=cfg.head_hidden,
+            ief_iters=cfg.ief_iters, dropout=cfg.dropout, cam_scale_init=cfg.cam_scale_init,
+        )  # fmt: skip
+    if cfg.arch != "cnn":
+        raise ValueError(f"model.arch must be 'cnn' or 'hybrid', got {cfg.arch!r}")
     return Regressor(
         meta["num_pose_bones"],
         meta["num_shape"],
@@ -91,7 +103,7 @@ def _regressor_from_meta(cfg: ModelConfig, meta: dict[str, Any]) -> Regressor:
     )
 
 
-def build_regressor(cfg: ModelConfig, body: BodyModel) -> Regressor:
+def build_regressor(cfg: ModelConfig, body: BodyModel) -> IEFRegressor:
     """A freshly initialised regressor sized for ``body`` (pose bones, shape parameters)."""
     return _regressor_from_meta(cfg, model_meta(cfg, body))
 

@@ -58,8 +58,21 @@ class ModelConfig:
         dropout: dropout in the IEF MLP.
         shape_mapping: "auto" (sigmoid for Anny, identity for SMPL), "sigmoid" or "identity".
         cam_scale_init: initial weak-perspective scale (a 1.7 m person spans ~75% of the crop).
+        arch: "cnn" (``lasor.model.regressor.Regressor`` over the v1 heatmap proxy; models
+            saved before ``arch`` existed are this) or "hybrid" (``lasor.model.hybrid``: keypoint
+            MLP + mask CNN + crop geometry over the v2 input; ``widths``/``blocks`` then size the
+            mask CNN).
+        branches: hybrid only: "keypoints" and/or "mask".
+        kp_width: hybrid only: keypoint MLP width...
+        kp_blocks: ...and residual blocks.
+        mask_pool: hybrid only: average-pool the mask by this factor before its CNN.
     """
 
+    arch: str = "cnn"
+    branches: list[str] = field(default_factory=lambda: ["keypoints", "mask"])
+    kp_width: int = 1024
+    kp_blocks: int = 2
+    mask_pool: int = 1
     body_model: str = "anny"
     topology: str = "notoes_collapse10pc"
     body_model_path: str | None = None
@@ -76,6 +89,11 @@ class ModelConfig:
     dropout: float = 0.0
     shape_mapping: str = "auto"
     cam_scale_init: float = 0.9
+
+    @property
+    def proxy_version(self) -> int:
+        """The network-input version of ``lasor.synth.proxy`` this architecture reads."""
+        return 2 if self.arch == "hybrid" else 1
 
 
 @dataclass
@@ -127,6 +145,9 @@ class LossConfig:
             ~12% at 1.0 (worse at lower resolution).
         silhouette_iou_weight: weight of the soft-IoU term added to the per-pixel BCE.
         cam_scale_prior: weak-perspective scale the ``cam`` term pulls towards (log-space).
+        perspective_2d: project the predicted joints for the 2D term with the full perspective
+            camera the crop geometry implies (the crop's place in the photo, CLIFF) rather than
+            the crop's weak-perspective camera; needs ``geometry`` in the batch.
     """
 
     weighting: str = "fixed"
@@ -146,6 +167,7 @@ class LossConfig:
     silhouette_sigma: float = 0.1
     silhouette_iou_weight: float = 0.0
     cam_scale_prior: float = 0.9
+    perspective_2d: bool = False
 
 
 @dataclass
@@ -426,6 +448,7 @@ def _convert(tp: Any, value: Any, path: str) -> Any:
 
 
 _CHOICES = {
+    ("model", "arch"): ("cnn", "hybrid"),
     ("model", "norm"): ("group", "batch"),
     ("model", "pool"): ("mean", "flatten", "both"),
     ("model", "shape_mapping"): ("auto", "sigmoid", "identity"),
@@ -447,6 +470,9 @@ def validate_config(cfg: TrainConfig) -> TrainConfig:
             raise ValueError(f"{section}.{key} must be one of {allowed}, got {value!r}")
     if len(cfg.model.widths) != len(cfg.model.blocks):
         raise ValueError("model.widths and model.blocks must have the same length")
+    bad = set(cfg.model.branches) - {"keypoints", "mask"}
+    if bad or not cfg.model.branches:
+        raise ValueError(f"model.branches must be a non-empty subset of keypoints, mask: {bad}")
     positive = {
         "data.image_size": cfg.data.image_size,
         "data.batch_size": cfg.data.batch_size,

@@ -144,6 +144,15 @@ class RandomBatches(Dataset):
         ell = ((xx - c[:, 0]) / ax[:, 0, None, None]) ** 2 + ((yy - c[:, 1]) / ax[:, 1, None, None])
         return {
             "proxy": torch.rand(b, self.in_channels, r, r, generator=g),
+            "mask": (torch.rand(b, 1, r, r, generator=g) < 0.3).float(),
+            "keypoints": torch.cat(
+                [1.6 * torch.rand(b, 17, 2, generator=g) - 0.8, torch.rand(b, 17, 1, generator=g)],
+                dim=2,
+            ),
+            "geometry": torch.cat(
+                [0.2 * torch.randn(b, 2, generator=g), 0.2 + 0.5 * torch.rand(b, 1, generator=g)],
+                dim=1,
+            ),
             "global_orient": go,
             "body_pose": bp,
             "shape": shape,
@@ -179,7 +188,9 @@ def make_dataset(cfg: TrainConfig, split: str, rank: int, body: BodyModel) -> Da
         from lasor.synth.dataset import SyntheticBatches
         from lasor.synth.engine import SynthConfig
 
-        synth = config_from_dict({**d.synth, "res": d.image_size}, SynthConfig)
+        synth = config_from_dict(
+            {**d.synth, "res": d.image_size, "proxy_version": cfg.model.proxy_version}, SynthConfig
+        )
         return SyntheticBatches(
             body, synth, split=split, seed=seed, batch_size=d.batch_size,
             bank_size=d.bank_size if split == "train" else d.val_bank_size, rank=rank,
@@ -219,7 +230,7 @@ class TrainNet(nn.Module):
     def forward(
         self, batch: dict[str, torch.Tensor], body: BodyModel
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        pred = self.regressor(batch["proxy"])
+        pred = self.regressor.run(batch)
         return self.criterion(pred, batch, body)
 
 
@@ -272,6 +283,7 @@ def build_criterion(cfg: TrainConfig, renderer: Callable | None = None) -> Crite
         silhouette_iou_weight=c.silhouette_iou_weight,
         cam_scale_prior=c.cam_scale_prior,
         renderer=renderer,
+        perspective_2d=c.perspective_2d,
     )
 
 
@@ -293,7 +305,7 @@ def evaluate(
     acc: dict[str, list[np.ndarray]] = {k: [] for k in VAL_METRICS}
     for batch in batches:
         batch = _to_device(batch, device)
-        pred = regressor(batch["proxy"])
+        pred = regressor.run(batch)
         p = body(pred.global_orient, pred.body_pose, pred.shape)
         t = body(batch["global_orient"], batch["body_pose"], batch["shape"])
         acc["mpjpe"].append(mpjpe(p.joints_h36m, t.joints_h36m))
@@ -563,7 +575,7 @@ def _train(
             optimizer.step()
             scheduler.step()
             step += 1
-            n_window += batch["proxy"].shape[0] * info.world_size
+            n_window += batch["global_orient"].shape[0] * info.world_size
 
             if main and (step % run.log_every == 0 or step == end_step):
                 now = time.perf_counter()

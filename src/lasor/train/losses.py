@@ -28,6 +28,8 @@ __all__ = [
     "Criterion",
     "cam_loss",
     "joints2d_loss",
+    "joints2d_perspective_loss",
+    "perspective_keypoints",
     "joints3d_loss",
     "point_error",
     "pose_loss",
@@ -35,6 +37,7 @@ __all__ = [
     "render_silhouette",
     "shape_loss",
     "silhouette_loss",
+    "targets_from_batch",
     "vertices_loss",
 ]
 
@@ -110,6 +113,33 @@ def project_keypoints(points: torch.Tensor, cam: torch.Tensor) -> torch.Tensor:
     return cam[:, None, :1] * (points[..., :2] + cam[:, None, 1:3])
 
 
+def perspective_keypoints(
+    points: torch.Tensor, cam: torch.Tensor, geometry: torch.Tensor
+) -> torch.Tensor:
+    """Project through the full perspective camera a crop's weak-perspective camera implies.
+
+    A crop of side ``b`` centred at ``(cx, cy)`` (all in units of the focal length, i.e. the
+    ``geometry`` of ``lasor.synth.proxy``) with weak-perspective ``(s, tx, ty)`` puts the root
+    at depth ``tz = 2 / (s b)`` and ``T = (tx + cx tz, ty + cy tz, tz)``; the points are then
+    projected by the pinhole and expressed in the crop's NDC again (the same formula as
+    ``lasor.predict``'s camera placement, so training and prediction agree).
+
+    Args:
+        points: (B, N, 3) root-centred, camera-frame orientation.
+        cam: (B, 3) ``(s, tx, ty)``.
+        geometry: (B, 3) ``(cx, cy, b)`` over the focal length.
+
+    Returns:
+        (B, N, 2) crop NDC.
+    """
+    cx, cy, b = geometry[:, 0:1], geometry[:, 1:2], geometry[:, 2:3]
+    tz = 2.0 / (cam[:, 0:1] * b).clamp_min(1e-6)
+    t = torch.cat([cam[:, 1:2] + cx * tz, cam[:, 2:3] + cy * tz, tz], dim=1)
+    p = points + t[:, None]
+    xy = p[..., :2] / p[..., 2:3].clamp_min(1e-3)
+    return (xy - torch.cat([cx, cy], dim=1)[:, None]) / (b[:, None] / 2.0)
+
+
 def joints2d_loss(
     keypoints3d: torch.Tensor,
     cam: torch.Tensor,
@@ -127,6 +157,20 @@ def joints2d_loss(
         kind: see ``point_error``.
     """
     return point_error(project_keypoints(keypoints3d, cam), target, kind, weight=visible)
+
+
+def joints2d_perspective_loss(
+    keypoints3d: torch.Tensor,
+    cam: torch.Tensor,
+    geometry: torch.Tensor,
+    target: torch.Tensor,
+    visible: torch.Tensor,
+    kind: str = "mse",
+) -> torch.Tensor:
+    """``joints2d_loss`` with ``perspective_keypoints``: the 2D error in the photo's camera."""
+    return point_error(
+        perspective_keypoints(keypoints3d, cam, geometry), target, kind, weight=visible
+    )
 
 
 def pose_loss(
@@ -231,6 +275,20 @@ def silhouette_loss(
     return loss
 
 
+def targets_from_batch(batch: dict[str, torch.Tensor], faces: torch.Tensor) -> BodyOutput:
+    """The target body the data engine already posed (root-centred, camera orientation).
+
+    Only what the losses read is filled: ``vertices``, ``keypoints_coco``, ``joints_h36m`` and
+    the root as ``joints[:, :1]``; ``bone_transforms`` is empty.
+    """
+    v = batch["target_vertices"]
+    return BodyOutput(
+        vertices=v, faces=faces, joints=v.new_zeros(v.shape[0], 1, 3),
+        keypoints_coco=batch["target_keypoints"], joints_h36m=batch["target_h36m"],
+        bone_transforms=v.new_zeros(v.shape[0], 0, 4, 4),
+    )  # fmt: skip
+
+
 class Criterion(nn.Module):
     """All loss terms for one batch, weighted.
 
@@ -259,6 +317,7 @@ class Criterion(nn.Module):
         silhouette_iou_weight: float = 0.0,
         cam_scale_prior: float = 0.9,
         renderer: SilhouetteRenderer | None = None,
+        perspective_2d: bool = False,
     ) -> None:
         super().__init__()
         unknown = set(weights) - set(LOSS_TERMS)
@@ -278,6 +337,7 @@ class Criterion(nn.Module):
         self.silhouette_iou_weight = silhouette_iou_weight
         self.cam_scale_prior = cam_scale_prior
         self.renderer = renderer
+        self.perspective_2d = bool(perspective_2d)
         if weighting == "uncertainty":
             self.log_vars = nn.Parameter(torch.zeros(len(self.terms)))
 
@@ -300,6 +360,8 @@ class Criterion(nn.Module):
         """
         if pred_body is None:
             pred_body = body(pred.global_orient, pred.body_pose, pred.shape)
+        if target_body is None and "target_vertices" in batch:
+            target_body = targets_from_batch(batch, pred_body.faces)
         if target_body is None:
             with torch.no_grad():
                 target_body = body(batch["global_orient"], batch["body_pose"], batch["shape"])
@@ -310,6 +372,11 @@ class Criterion(nn.Module):
                 out[name] = vertices_loss(pred_body, target_body, kind)
             elif name == "joints3d":
                 out[name] = joints3d_loss(pred_body, target_body, kind)
+            elif name == "joints2d" and self.perspective_2d:
+                out[name] = joints2d_perspective_loss(
+                    pred_body.keypoints_coco, pred.cam, batch["geometry"], batch["joints2d"],
+                    batch["joints2d_vis"], kind,
+                )  # fmt: skip
             elif name == "joints2d":
                 out[name] = joints2d_loss(
                     pred_body.keypoints_coco, pred.cam, batch["joints2d"], batch["joints2d_vis"],
