@@ -307,3 +307,23 @@ def test_pose_source_with_anchor_share(tmp_path):
     assert not np.allclose(plain[0], go)
     with pytest.raises(FileNotFoundError, match="synth poses --anchors"):
         pose_source("train", missing_bank, anchor_share=0.5, anchors_path=tmp_path / "x.npz")
+
+
+@needs_extra
+@needs_cmu
+def test_cli_synth_poses_anchors_and_balanced(tmp_path):
+    from lasor.cli import main
+
+    extra, bvh = tmp_path / "extra", tmp_path / "bvh"
+    extra.mkdir()
+    bvh.mkdir()
+    for name in ("22_03.bvh.gz", "140_01.bvh.gz"):
+        (extra / name).symlink_to(EXTRA / "bvh" / name)
+    (bvh / "02_01.bvh.gz").symlink_to(CMU_BVH / "02_01.bvh.gz")
+    out = tmp_path / "anchors.npz"
+    assert main(["synth", "poses", "--anchors", "--bvh", str(extra), "--out", str(out)]) == 0
+    aset = A.load_anchors(out)
+    assert len(aset) == 7 and aset.counts() == {"crouch": 2, "getup": 2, "lie": 2, "sit": 1}
+    out = tmp_path / "bal.npz"
+    assert main(["synth", "poses", "--balanced", "--bvh", str(bvh), "--out", str(out)]) == 0
+    assert "balance" in poses.load_pose_bank(out).meta

@@ -507,6 +507,7 @@ def _balance_caps(trials: np.ndarray, max_trial_share: float, max_group_share: f
     Finds the largest total ``T`` with every trial's count ``<= max_trial_share * T`` and every
     group's (:func:`subject_of`) ``<= max_group_share * T`` (fixed-point iteration: a capped
     group's trials are scaled down together), then keeps evenly spaced frames of each trial.
+    Shares below an equal split (1 / number of trials or groups) are raised to it.
 
     Args:
         trials: (N,) trial name per frame (frames of a trial in time order).
@@ -520,6 +521,9 @@ def _balance_caps(trials: np.ndarray, max_trial_share: float, max_group_share: f
     """
     names, inv, n_t = np.unique(trials, return_inverse=True, return_counts=True)
     groups = np.asarray([subject_of(t) for t in names])
+    # a library of few trials / groups cannot meet small caps: never cap below an equal share
+    max_trial_share = max(max_trial_share, 1.0 / len(names))
+    max_group_share = max(max_group_share, 1.0 / len(np.unique(groups)))
     total = int(n_t.sum())
     counts = n_t.copy()
     for _ in range(1000):
