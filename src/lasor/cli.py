@@ -77,10 +77,25 @@ _DEMO_POSE = {
 
 # ---------------------------------------------------------------- synth
 def cmd_synth_poses(args) -> int:
-    from lasor.synth.poses import build_pose_bank, default_pose_bank_path
+    from lasor.synth import poses
 
-    out = Path(args.out) if args.out else default_pose_bank_path()
-    stats = build_pose_bank(Path(args.bvh), out, fps=args.fps, min_angle_deg=args.min_angle)
+    if args.anchors:
+        from lasor.synth.anchors import build_anchors, default_anchor_path
+
+        out = Path(args.out) if args.out else default_anchor_path()
+        anchors = build_anchors(Path(args.bvh), out)
+        print({"out": str(out), "frames": len(anchors), **anchors.meta["counts"]})
+        return 0
+    if args.balanced:
+        out = Path(args.out) if args.out else poses.default_balanced_pose_bank_path()
+        stats = poses.build_pose_bank(
+            Path(args.bvh), out, fps=args.fps, min_angle_deg=args.min_angle, balance=True
+        )
+    else:
+        out = Path(args.out) if args.out else poses.default_pose_bank_path()
+        stats = poses.build_pose_bank(
+            Path(args.bvh), out, fps=args.fps, min_angle_deg=args.min_angle
+        )
     print(stats)
     return 0
 
@@ -151,6 +166,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="pose bank file (default: cache)")
     p.add_argument("--fps", type=float, default=30.0)
     p.add_argument("--min-angle", type=float, default=10.0, help="dedup threshold (degrees)")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument(
+        "--balanced",
+        action="store_true",
+        help="balanced bank (trial-wide dedup, per-trial/group caps) to pose_bank_balanced.npz",
+    )
+    g.add_argument(
+        "--anchors",
+        action="store_true",
+        help="--bvh is cmu_mocap_extra: write its snapshots as pose anchors (pose_anchors.npz)",
+    )
     p.set_defaults(func=cmd_synth_poses)
     p = ssub.add_parser("preview", help="write a grid of synthetic samples as a PNG")
     _add_synth_common(p, batch=32)

@@ -49,13 +49,21 @@ class BodyBank:
         return len(self.vertices)
 
 
-def pose_source(split: str, pose_bank_path=None):
+def pose_source(split: str, pose_bank_path=None, anchor_share: float = 0.0, anchors_path=None):
     """Return ``draw(n, rng) -> (global_orient (n,3,3), body_pose (n,P,3,3))`` for a split.
 
     Uses the mocap pose bank when one exists (``lasor synth poses``), else the documented
-    fallback sampler with anatomical joint limits.
+    fallback sampler with anatomical joint limits. With ``anchor_share > 0`` that share of
+    every draw comes from the pose anchors (:func:`lasor.synth.anchors.anchor_source`, file
+    ``anchors_path`` or the default one from ``lasor synth poses --anchors``).
     """
     from lasor.synth import poses
+
+    if anchor_share > 0:
+        from lasor.synth.anchors import anchor_source
+
+        base = pose_source(split, pose_bank_path)
+        return anchor_source(split, base, share=anchor_share, anchors=anchors_path)
 
     path = pose_bank_path or poses.default_pose_bank_path()
     try:

@@ -65,6 +65,7 @@ __all__ = [
     "SKELETON_MAPS",
     "anny_rest_joints",
     "build_pose_bank",
+    "default_balanced_pose_bank_path",
     "default_pose_bank_path",
     "detect_skeleton",
     "load_pose_bank",
@@ -464,6 +465,91 @@ def _dedup(rots: np.ndarray, min_angle: float) -> np.ndarray:
     return np.asarray(kept, dtype=np.int64)
 
 
+#: Balanced pose bank defaults (``build_pose_bank(balance=True)``): trial-wide dedup threshold,
+#: largest share of one trial and of one motion group (subject or dance style).
+BALANCE_MIN_ANGLE_DEG = 20.0
+BALANCE_MAX_TRIAL_SHARE = 0.04
+BALANCE_MAX_GROUP_SHARE = 0.20
+
+
+def _dedup_global(rots: np.ndarray, min_angle: float) -> np.ndarray:
+    """Greedy near-duplicate removal across a whole trial.
+
+    Keeps frame 0, then each frame whose largest per-rotation angle to *every* kept frame so far
+    is at least ``min_angle`` (radians): a repeated move is dropped however far apart in time.
+
+    Args:
+        rots: (T, K, 3, 3) rotations compared per frame.
+
+    Returns:
+        (M,) int64 indices of kept frames, increasing.
+    """
+    t = rots.shape[0]
+    if t == 0 or min_angle <= 0:
+        return np.arange(t)
+    flat = np.ascontiguousarray(rots.reshape(t, -1, 9))
+    cos_max = math.cos(min_angle)
+    kept_rows = np.empty_like(flat)
+    kept_rows[0] = flat[0]
+    kept, m = [0], 1
+    for i in range(1, t):
+        cos = (np.einsum("mkn,kn->mk", kept_rows[:m], flat[i]) - 1.0) * 0.5
+        if (cos.min(1) <= cos_max).all():
+            kept_rows[m] = flat[i]
+            kept.append(i)
+            m += 1
+    return np.asarray(kept, dtype=np.int64)
+
+
+def _balance_caps(trials: np.ndarray, max_trial_share: float, max_group_share: float) -> np.ndarray:
+    """Indices keeping at most a share of the result per trial and per motion group.
+
+    Finds the largest total ``T`` with every trial's count ``<= max_trial_share * T`` and every
+    group's (:func:`subject_of`) ``<= max_group_share * T`` (fixed-point iteration: a capped
+    group's trials are scaled down together), then keeps evenly spaced frames of each trial.
+    Shares below an equal split (1 / number of trials or groups) are raised to it.
+
+    Args:
+        trials: (N,) trial name per frame (frames of a trial in time order).
+
+    Returns:
+        (M,) int64 increasing indices into ``trials``.
+
+    Raises:
+        ValueError: when the caps leave under 10 % of the frames (shares too small for the
+            number of trials / groups).
+    """
+    names, inv, n_t = np.unique(trials, return_inverse=True, return_counts=True)
+    groups = np.asarray([subject_of(t) for t in names])
+    # a library of few trials / groups cannot meet small caps: never cap below an equal share
+    max_trial_share = max(max_trial_share, 1.0 / len(names))
+    max_group_share = max(max_group_share, 1.0 / len(np.unique(groups)))
+    total = int(n_t.sum())
+    counts = n_t.copy()
+    for _ in range(1000):
+        c = np.minimum(n_t, int(max_trial_share * total)).astype(float)
+        for g in np.unique(groups):
+            m = groups == g
+            cap = max_group_share * total
+            if c[m].sum() > cap:
+                c[m] = np.floor(c[m] * cap / c[m].sum())
+        counts = c.astype(np.int64)
+        if int(counts.sum()) == total:
+            break
+        total = int(counts.sum())
+    if total < 0.1 * len(trials):
+        raise ValueError(
+            f"balance caps (trial {max_trial_share}, group {max_group_share}) keep only "
+            f"{total} of {len(trials)} frames"
+        )
+    sel = []
+    for k in range(len(names)):
+        idx = np.flatnonzero(inv == k)
+        if counts[k] > 0:
+            sel.append(idx[np.unique(np.linspace(0, len(idx) - 1, counts[k]).round().astype(int))])
+    return np.sort(np.concatenate(sel)).astype(np.int64)
+
+
 def subject_of(trial: str) -> str:
     """Subject id of a trial name: "02_05" -> "02", "acrnn_salsa_07" -> "acrnn_salsa"."""
     m = re.match(r"^(\d+)_\d+$", trial)
@@ -477,6 +563,11 @@ def default_pose_bank_path() -> Path:
     """``$LASOR_CACHE/pose_bank.npz`` (default cache dir ``~/.cache/lasor``)."""
     root = os.environ.get("LASOR_CACHE") or Path.home() / ".cache" / "lasor"
     return Path(root) / "pose_bank.npz"
+
+
+def default_balanced_pose_bank_path() -> Path:
+    """``$LASOR_CACHE/pose_bank_balanced.npz``, for ``build_pose_bank(balance=True)``."""
+    return default_pose_bank_path().with_name("pose_bank_balanced.npz")
 
 
 def _is_rest_frame(motion: BVHMotion, tol: float = 1e-3) -> np.ndarray:
@@ -502,6 +593,10 @@ def build_pose_bank(
     min_angle_deg: float = 10.0,
     val_subjects: list[str] | None = None,
     progress: bool = True,
+    balance: bool = False,
+    balance_min_angle_deg: float = BALANCE_MIN_ANGLE_DEG,
+    max_trial_share: float = BALANCE_MAX_TRIAL_SHARE,
+    max_group_share: float = BALANCE_MAX_GROUP_SHARE,
 ) -> dict:
     """Retarget every BVH file of a folder into a pose bank file (``.npz``, no pickle).
 
@@ -512,6 +607,14 @@ def build_pose_bank(
     from the last kept frame. 10 degrees moves a hand by <= ~5 cm per bone; smaller changes are
     invisible in a 224-px silhouette, and at 30 fps most consecutive frames differ by less. A file
     that cannot be read or mapped is logged and skipped.
+
+    ``balance=True`` (for a separate file, e.g. :func:`default_balanced_pose_bank_path`; the
+    default bank is unchanged) then balances the library: within each trial, a kept frame is
+    dropped when it is within ``balance_min_angle_deg`` of *any* earlier kept frame of the trial
+    (:func:`_dedup_global`, catching repeated moves), and no trial may hold more than
+    ``max_trial_share`` nor a motion group (:func:`subject_of`: a CMU subject, or a dance style
+    such as ``acrnn_salsa``) more than ``max_group_share`` of the bank (:func:`_balance_caps`,
+    evenly spaced frames kept). The meta records ``balance`` settings and per-group counts.
 
     Arrays written: ``global_orient (N, 3, 3) float32`` (heading removed: faces +Z),
     ``body_pose (N, 19, 3, 3) float32``, ``yaw (N,) float32`` (removed heading, radians:
@@ -526,6 +629,10 @@ def build_pose_bank(
         min_angle_deg: de-duplication threshold (0 disables it).
         val_subjects: subjects held out for validation (default ``DEFAULT_VAL_SUBJECTS``).
         progress: show a tqdm progress bar over files.
+        balance: balance the bank (see above).
+        balance_min_angle_deg: trial-wide de-duplication threshold when balancing.
+        max_trial_share: largest share of the bank one trial may hold when balancing.
+        max_group_share: largest share of the bank one motion group may hold when balancing.
 
     Returns:
         Summary: files read/skipped, frames read/subsampled/kept, kept per split, seconds.
@@ -567,7 +674,10 @@ def build_pose_bank(
             continue
         go, yaw = remove_heading(res["global_orient"])
         bp = res["body_pose"]
-        keep = _dedup(torch.cat([go[:, None], bp], 1).numpy(), min_angle)
+        rots = torch.cat([go[:, None], bp], 1).numpy()
+        keep = _dedup(rots, min_angle)
+        if balance:
+            keep = keep[_dedup_global(rots[keep], math.radians(balance_min_angle_deg))]
         parts["go"].append(go[keep].float().numpy())
         parts["bp"].append(bp[keep].float().numpy())
         parts["yaw"].append(yaw[keep].float().numpy())
@@ -576,6 +686,21 @@ def build_pose_bank(
     if not parts["go"]:
         raise RuntimeError(f"no usable BVH frames under {bvh_dir}")
     trials = np.concatenate(parts["trial"]).astype(str)
+    balance_meta = None
+    if balance:
+        before = {
+            str(k): int(v) for k, v in zip(*np.unique(trials, return_counts=True), strict=True)
+        }
+        sel = _balance_caps(trials, max_trial_share, max_group_share)
+        for k in parts:
+            parts[k] = [np.concatenate(parts[k])[sel]]
+        trials = trials[sel]
+        balance_meta = {
+            "min_angle_deg": balance_min_angle_deg,
+            "max_trial_share": max_trial_share,
+            "max_group_share": max_group_share,
+            "trial_frames_after_dedup": before,
+        }
     subjects = np.asarray([subject_of(t) for t in trials]).astype(str)
     split = np.where(np.isin(subjects, val), "val", "train")
     stats["frames_kept"] = int(len(trials))
@@ -594,6 +719,8 @@ def build_pose_bank(
         "stats": stats,
         "skipped_files": skipped,
     }
+    if balance_meta is not None:
+        meta["balance"] = balance_meta
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp.npz")
     np.savez_compressed(
