@@ -19,7 +19,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 STRATA = ("all", "unoccluded", "object", "person", "truncated", "heavy")
-KEYS = ("pa_mpjpe", "mpjpe", "pve")
+KEYS = ("pa_mpjpe", "mpjpe", "pve", "pve_t_sc")
 
 
 def main() -> None:
@@ -29,6 +29,7 @@ def main() -> None:
     ap.add_argument("--name", required=True, help="results file stem")
     ap.add_argument("-n", type=int, default=2048)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--benchmark", choices=["v1", "v2"], default="v1")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     from lasor.eval.synthetic import paired_differences, run_synthetic_eval
@@ -36,7 +37,9 @@ def main() -> None:
     runs, per = {}, {}
     with tempfile.TemporaryDirectory() as tmp:
         for name, ckpt in (("base", args.base), ("candidate", args.candidate)):
-            runs[name] = run_synthetic_eval(ckpt, Path(tmp) / name, n=args.n)
+            runs[name] = run_synthetic_eval(
+                ckpt, Path(tmp) / name, n=args.n, benchmark=args.benchmark
+            )
             per[name] = dict(np.load(Path(tmp) / name / "per_sample.npz"))
     diff = paired_differences(per["base"], per["candidate"], KEYS, STRATA)
     rows = {}
@@ -46,7 +49,10 @@ def main() -> None:
             rows[s][f"{k}_base"] = runs["base"]["metrics"][s][k]
             rows[s][f"{k}_candidate"] = runs["candidate"]["metrics"][s][k]
             rows[s][f"d_{k}"] = list(diff[s][k])
-    out = {"base": str(args.base), "candidate": str(args.candidate), "n": args.n, "strata": rows}
+    out = {
+        "base": str(args.base), "candidate": str(args.candidate), "n": args.n,
+        "benchmark": args.benchmark, "strata": rows,
+    }  # fmt: skip
     line = json.dumps(out)
     print(line)
     RESULTS.mkdir(exist_ok=True)
@@ -54,12 +60,12 @@ def main() -> None:
     lines = [
         f"# `{args.candidate}` vs `{args.base}`",
         "",
-        f"{args.n} synthetic held-out samples (`lasor eval synthetic`, seed 0); mm; Δ = candidate"
-        " − base, paired, mean ± 95 % interval over samples.",
+        f"{args.n} synthetic held-out samples (`lasor eval synthetic --benchmark {args.benchmark}`,"
+        " seed 0); mm; Δ = candidate − base, paired, mean ± 95 % interval over samples.",
         "",
         "| stratum | n | PA-MPJPE base | candidate | Δ PA-MPJPE | MPJPE base | candidate |"
-        " Δ MPJPE | PVE base | candidate | Δ PVE |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        " Δ MPJPE | PVE base | candidate | Δ PVE | PVE-T-SC base | candidate | Δ PVE-T-SC |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for s, r in rows.items():
         cells = [f"{s}", f"{r['n']}"]

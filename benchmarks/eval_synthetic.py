@@ -36,6 +36,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--name", default="eval_synthetic")
+    ap.add_argument("--benchmark", choices=["v1", "v2"], default="v1")
     ap.add_argument("--no-pictures", action="store_true", help="only the .json and .md")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -44,7 +45,9 @@ def main() -> None:
 
     ckpt = args.checkpoint or shipped_model_path()
     with tempfile.TemporaryDirectory() as tmp:
-        res = run_synthetic_eval(ckpt, Path(tmp), n=args.n, seed=args.seed)
+        res = run_synthetic_eval(
+            ckpt, Path(tmp), n=args.n, seed=args.seed, benchmark=args.benchmark
+        )
         RESULTS.mkdir(exist_ok=True)
         shutil.copy(Path(tmp) / "metrics.md", RESULTS / f"{args.name}.md")
         for png in () if args.no_pictures else ("error_vs_occlusion.png", "per_joint_error.png"):

@@ -212,6 +212,11 @@ def _add_optional_commands(sub) -> None:
         help="test samples (512 left the overall PA-MPJPE varying by ~6 mm between seeds)",
     )  # fmt: skip
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--benchmark", choices=["v1", "v2"], default="v1",
+        help="v1: the fixed set (people on the optical axis, original noise); v2: perspective "
+        "photos, any roll, MediaPipe-measured noise, pose anchors (lasor.eval.synthetic)",
+    )  # fmt: skip
     p.add_argument("-o", "--output", type=Path, default=Path("out/eval_synthetic"))
     _add_refine_arg(p)
     p.set_defaults(func=cmd_eval_synthetic)
@@ -292,6 +297,7 @@ def cmd_eval_synthetic(args) -> int:
     res = run_synthetic_eval(
         args.checkpoint or shipped_model_path(), args.output, n=args.n, seed=args.seed,
         bvh=args.bvh, pose_bank=args.pose_bank, refine=_refine_options(args),
+        benchmark=args.benchmark,
     )  # fmt: skip
     print(markdown_table(res["metrics"]))
     print(f"wrote {args.output}/metrics.json, metrics.md and plots")

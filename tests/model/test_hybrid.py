@@ -65,7 +65,11 @@ def test_rejects_bad_branches():
 def test_checkpoint_round_trip_and_config(tmp_path):
     from lasor.body import load_body_model
     from lasor.train.checkpoint import (
-        build_regressor, checkpoint_state, export_model, get_rng_state, load_regressor,
+        build_regressor,
+        checkpoint_state,
+        export_model,
+        get_rng_state,
+        load_regressor,
         model_meta,
     )  # fmt: skip
     from lasor.train.config import load_config

@@ -26,7 +26,8 @@ from lasor.train.loop import (
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 KEYS = {
-    "proxy", "mask", "keypoints", "geometry", "global_orient", "body_pose", "shape", "joints2d", "joints2d_vis", "silhouette",
+    "proxy", "mask", "keypoints", "geometry", "global_orient", "body_pose", "shape", "joints2d",
+    "joints2d_vis", "silhouette",
     "occluded_fraction", "occlusion",
 }  # fmt: skip
 

@@ -323,6 +323,7 @@ class IEFRegressor(nn.Module):
         """Forward over a dict holding (at least) the tensors named by ``input_keys``."""
         return self(*(inputs[k] for k in self.input_keys))
 
+
 class Regressor(IEFRegressor):
     """Proxy -> body-model parameters and weak-perspective camera.
 

@@ -37,6 +37,8 @@ class SyntheticBatches(Dataset):
         length: nominal number of items.
         pose_bank: path of the mocap pose bank (default: the cache path; fallback sampler if
             none exists).
+        balanced_bank: default to the balanced bank's cache path instead.
+        anchor_share: share of the bank's poses drawn from the pose anchors.
     """
 
     def __init__(
@@ -50,6 +52,8 @@ class SyntheticBatches(Dataset):
         rank: int = 0,
         length: int = 10**9,
         pose_bank: str | Path | None = None,
+        balanced_bank: bool = False,
+        anchor_share: float = 0.0,
     ) -> None:
         self.cfg = cfg
         self.seed = int(seed)
@@ -59,7 +63,12 @@ class SyntheticBatches(Dataset):
         self.length = int(length)
         t = time.perf_counter()
         rng = np.random.default_rng([self.seed, 7919, self.split_id])
-        self.bank: BodyBank = build_body_bank(body, bank_size, pose_source(split, pose_bank), rng)
+        if pose_bank is None and balanced_bank:
+            from lasor.synth.poses import default_balanced_pose_bank_path
+
+            pose_bank = default_balanced_pose_bank_path()
+        draw = pose_source(split, pose_bank, anchor_share=anchor_share)
+        self.bank: BodyBank = build_body_bank(body, bank_size, draw, rng)
         logger.info("posed %d %s bodies in %.1f s", bank_size, split, time.perf_counter() - t)
 
     def __len__(self) -> int:

@@ -60,7 +60,9 @@ class SynthConfig:
         if self.noise_preset == "mediapipe":
             self.noise_cfg = noise_mod.NoiseConfig.mediapipe()
         elif self.noise_preset != "default":
-            raise ValueError(f"noise_preset must be 'default' or 'mediapipe', got {self.noise_preset!r}")
+            raise ValueError(
+                f"noise_preset must be 'default' or 'mediapipe', got {self.noise_preset!r}"
+            )
 
 
 def _screen(points_cam: np.ndarray, crops: np.ndarray, res: int) -> np.ndarray:
@@ -77,10 +79,10 @@ def make_batch(
 
     Returns:
         dict of tensors: ``proxy (B, 18, R, R)`` (``proxy_version`` 1 only), ``mask (B, 1, R,
-        R)``, ``keypoints (B, 17, 3)``, ``geometry (B, 3)`` (``lasor.synth.proxy``); targets ``global_orient (B, 3, 3)`` (camera
-        frame), ``body_pose (B, P, 3, 3)``, ``shape (B, S)``, the posed target body root-centred in
-        the camera orientation ``target_vertices (B, V, 3)``, ``target_keypoints (B, 17, 3)``,
-        ``target_h36m (B, 17, 3)`` (when the bank has them), ``joints2d (B, 17, 2)`` (crop ndc
+        R)``, ``keypoints (B, 17, 3)``, ``geometry (B, 3)`` (``lasor.synth.proxy``); targets
+        ``global_orient (B, 3, 3)`` (camera frame), ``body_pose (B, P, 3, 3)``, ``shape (B, S)``,
+        the posed target body root-centred in the camera orientation ``target_vertices (B, V,
+        3)``, ``target_keypoints (B, 17, 3)``, ``target_h36m (B, 17, 3)`` (when the bank has them), ``joints2d (B, 17, 2)`` (crop ndc
         [-1, 1]), ``joints2d_vis (B, 17)`` (1 where the joint lies in the crop: synthetic 2D
         targets are exact even when occluded), ``silhouette (B, R, R)`` (the target's full
         silhouette); bookkeeping ``joints_visible (B, 17)`` (not occluded by anything, incl.

@@ -215,7 +215,10 @@ def decode_heatmaps(proxy: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def crop_geometry(
-    box: CropBox, image_hw: tuple[int, int], focal: float, principal: tuple[float, float] | None = None
+    box: CropBox,
+    image_hw: tuple[int, int],
+    focal: float,
+    principal: tuple[float, float] | None = None,
 ) -> np.ndarray:
     """Where a crop sits in its photo, in units of the focal length (CLIFF's box information).
 

@@ -109,7 +109,12 @@ class DataConfig:
         val_size: validation samples (the first ``val_size`` of the ``val`` split).
         bank_size: synthetic data: bodies posed up front for the train split...
         val_bank_size: ...and for the val split.
-        pose_bank: mocap pose bank file (default: ``lasor.synth.poses``' cache path).
+        pose_bank: mocap pose bank file (default: ``lasor.synth.poses``' cache path, or its
+            balanced bank with ``balanced_bank``).
+        balanced_bank: use the bank balanced across the library (``lasor synth poses
+            --balanced``) instead of the default one.
+        anchor_share: share of every bank's poses drawn from the pose anchors (sitting,
+            kneeling, lying, ...: ``lasor.synth.anchors``; ``lasor synth poses --anchors``).
         synth: fields of ``lasor.synth.engine.SynthConfig`` (occlusion, noise, camera, ...);
             ``res`` is taken from ``image_size``.
     """
@@ -122,6 +127,8 @@ class DataConfig:
     bank_size: int = 20_000
     val_bank_size: int = 2_000
     pose_bank: str | None = None
+    balanced_bank: bool = False
+    anchor_share: float = 0.0
     synth: dict[str, Any] = field(default_factory=dict)
 
 

@@ -194,7 +194,8 @@ def make_dataset(cfg: TrainConfig, split: str, rank: int, body: BodyModel) -> Da
         return SyntheticBatches(
             body, synth, split=split, seed=seed, batch_size=d.batch_size,
             bank_size=d.bank_size if split == "train" else d.val_bank_size, rank=rank,
-            length=length, pose_bank=d.pose_bank,
+            length=length, pose_bank=d.pose_bank, balanced_bank=d.balanced_bank,
+            anchor_share=d.anchor_share,
         )  # fmt: skip
     raise ValueError(f"data.kind must be 'synthetic' or 'random', got {d.kind!r}")
 
