@@ -164,7 +164,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_synth_export)
 
     _add_optional_commands(sub)
+    _add_demo_command(sub)
     return parser
+
+
+def _add_demo_command(sub) -> None:
+    """``lasor demo``: the local web page (lasor.demo)."""
+    p = sub.add_parser("demo", help="a local web page: drop a photo, see and download the body")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: local only)")
+    p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--max-upload-mb", type=float, default=10.0, help="largest accepted photo")
+    p.add_argument("--checkpoint", type=Path, default=None, help="model (default: shipped)")
+    p.set_defaults(func=cmd_demo)
+
+
+def cmd_demo(args) -> int:
+    from lasor.demo.server import DemoConfig, serve
+
+    cfg = DemoConfig(max_upload_bytes=int(args.max_upload_mb * 2**20), model_path=args.checkpoint)
+    serve(args.host, args.port, cfg)
+    return 0
 
 
 def _add_optional_commands(sub) -> None:
