@@ -165,3 +165,26 @@ def test_rig_rejects_bad_inputs(body, motion):
         anny_rig(body, go[:2], bp, shape)
     with pytest.raises(TypeError, match="Anny"):
         anny_rig(object(), go, bp, shape)
+
+
+def test_motion_exports_from_person_results(tmp_path, body, motion):
+    """A video's per-frame results -> one animated .glb and a T-frame .bvh (mean shape)."""
+    from types import SimpleNamespace
+
+    from lasor.io.export import write_motion_exports
+    from lasor.synth.bvh import read_bvh
+
+    go, bp, shape, tr = motion
+    frames = [
+        SimpleNamespace(global_orient_rotmat=go[t].numpy(), body_pose_rotmat=bp[t].numpy(),
+                        shape=shape.numpy() + 0.01 * t, cam_t=tr[t].numpy())
+        for t in range(T)
+    ]  # fmt: skip
+    paths = write_motion_exports(tmp_path, "clip", frames, body, ("glb", "bvh"), fps=10)
+    assert [p.name for p in paths] == ["clip.glb", "clip.bvh"]
+    gl = pygltflib.GLTF2().load(str(paths[0]))
+    assert _accessor(gl, gl.animations[0].samplers[0].input)[-1] == pytest.approx(0.2)
+    np.testing.assert_allclose(gl.extras["lasor"]["shape"], shape.numpy() + 0.01, atol=1e-6)
+    ref = _reference_vertices(body, go, bp, shape[None] + 0.01, tr)
+    assert np.abs(_skin_from_file(gl, T - 1) - ref[T - 1]).max() < TOL_ALL_M
+    assert read_bvh(paths[1]).num_frames == T
