@@ -190,7 +190,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_synth_export)
 
     _add_optional_commands(sub)
+    _add_demo_command(sub)
     return parser
+
+
+def _add_demo_command(sub) -> None:
+    """``lasor demo``: the local web page (lasor.demo)."""
+    p = sub.add_parser("demo", help="a local web page: drop a photo, see and download the body")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: local only)")
+    p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--max-upload-mb", type=float, default=10.0, help="largest accepted photo")
+    p.add_argument("--checkpoint", type=Path, default=None, help="model (default: shipped)")
+    p.set_defaults(func=cmd_demo)
+
+
+def cmd_demo(args) -> int:
+    from lasor.demo.server import DemoConfig, serve
+
+    cfg = DemoConfig(max_upload_bytes=int(args.max_upload_mb * 2**20), model_path=args.checkpoint)
+    serve(args.host, args.port, cfg)
+    return 0
 
 
 def _add_optional_commands(sub) -> None:
@@ -230,7 +249,11 @@ def _add_optional_commands(sub) -> None:
     p = sub.add_parser("predict", help="photos -> 3D bodies (meshes, parameters, pictures)")
     p.add_argument("photos", nargs="*", type=Path, help="image files or folders")
     p.add_argument("-o", "--output", type=Path, default=Path("out/predict"))
-    p.add_argument("--example", action="store_true", help="also run the bundled example photo")
+    p.add_argument(
+        "--example", nargs="?", const="full", default=None, choices=["full", "portrait"],
+        help="also run a bundled example photo: full (default; a whole person) or portrait "
+        "(waist-up, the truncation example)",
+    )  # fmt: skip
     p.add_argument("--checkpoint", type=Path, default=None, help="model (default: shipped)")
     p.add_argument(
         "--keypoints",
@@ -261,6 +284,10 @@ def _add_optional_commands(sub) -> None:
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--device", default="cpu")
     p.add_argument("--no-render", action="store_true", help="skip the PNG pictures")
+    p.add_argument(
+        "--export", default="", metavar="FORMATS",
+        help="also write rigged files per person: glb (mesh + Anny skeleton + skin), bvh",
+    )  # fmt: skip
     _add_refine_arg(p)
     p.set_defaults(func=cmd_predict)
 
@@ -316,6 +343,15 @@ def cmd_eval_real(args) -> int:
     return 0
 
 
+def _export_formats(args) -> tuple[str, ...]:
+    from lasor.io.export import parse_formats
+
+    try:
+        return parse_formats(args.export)
+    except ValueError as e:
+        raise SystemExit(f"lasor predict --export: {e}") from None
+
+
 def cmd_predict(args) -> int:
     import json
 
@@ -325,7 +361,7 @@ def cmd_predict(args) -> int:
 
     photos = find_images(args.photos)
     if args.example:
-        photos.append(example_photo())
+        photos.append(example_photo(args.example))
     if not photos:
         print("lasor predict: no photos given (pass files/folders, or --example)", file=sys.stderr)
         return 2
@@ -340,7 +376,7 @@ def cmd_predict(args) -> int:
     opts = PredictOptions(
         model_path=args.checkpoint, keypoints=args.keypoints, masks=args.masks, boxes=boxes,
         batch_size=args.batch_size, render=not args.no_render, device=args.device,
-        refine=_refine_options(args),
+        refine=_refine_options(args), export=_export_formats(args),
     )  # fmt: skip
     summary = predict(photos, args.output, opts)
     n_ok = sum(e["ok"] for e in summary["images"])

@@ -53,6 +53,8 @@ class PredictOptions:
         focal_length: pixels; default the image diagonal.
         refine: fit each regressed body to its observed keypoints and mask for a few steps
             (:mod:`lasor.refine`); None = the regressor's output as is.
+        export: rigged files to write per person, any of ``("glb", "bvh")``
+            (:mod:`lasor.io.export`).
     """
 
     model_path: Path | None = None
@@ -65,6 +67,7 @@ class PredictOptions:
     mesh_topology: str = "anny"
     focal_length: float | None = None
     refine: RefineOptions | None = None
+    export: tuple[str, ...] = ()
 
 
 def shipped_model_path() -> Path:
@@ -305,6 +308,7 @@ def regress_people(
 def predict(images: list[Path], out_dir: Path, opts: PredictOptions, progress: bool = True) -> dict:
     """Run the whole pipeline on photos; returns (and writes) the run summary."""
     from lasor.frontend.files import load_image
+    from lasor.io.export import write_exports
     from lasor.io.mesh import write_obj, write_ply
     from lasor.io.pictures import write_person_pictures
     from lasor.io.results import save_json, save_npz
@@ -369,6 +373,7 @@ def predict(images: list[Path], out_dir: Path, opts: PredictOptions, progress: b
                 save_json(out_dir / f"{stem}.json", r)
                 write_obj(out_dir / f"{stem}.obj", r.vertices, r.faces)
                 write_ply(out_dir / f"{stem}.ply", r.vertices, r.faces)
+                write_exports(out_dir, stem, r, body, opts.export)  # --export glb,bvh
                 timing["outputs"] += time.perf_counter() - t
                 if opts.render:
                     t = time.perf_counter()
@@ -416,8 +421,15 @@ def predict(images: list[Path], out_dir: Path, opts: PredictOptions, progress: b
     return summary
 
 
-def example_photo() -> Path:
-    """The bundled example photo (NASA, public domain): ``lasor predict --example``."""
+#: bundled example photos (NASA, public domain; see ``lasor/data/examples/NOTICE.md``)
+EXAMPLES = {"full": "aldrin.jpg", "portrait": "astronaut.jpg"}
+
+
+def example_photo(name: str = "full") -> Path:
+    """A bundled example photo: ``"full"`` (``lasor predict --example``, a whole standing
+    person) or ``"portrait"`` (a waist-up portrait, the truncation example)."""
     import importlib.resources
 
-    return Path(str(importlib.resources.files("lasor.data") / "examples" / "astronaut.jpg"))
+    if name not in EXAMPLES:
+        raise ValueError(f"unknown example {name!r}; choose from {list(EXAMPLES)}")
+    return Path(str(importlib.resources.files("lasor.data") / "examples" / EXAMPLES[name]))

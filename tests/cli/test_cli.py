@@ -199,7 +199,7 @@ def test_predict_example_with_mediapipe(tmp_path, tiny_model):
         pytest.skip("MediaPipe front end not installed")
     out = tmp_path / "out"
     assert main(["predict", "--example", "-o", str(out), "--checkpoint", str(tiny_model)]) == 0
-    assert (out / "astronaut_overlay.png").exists() and (out / "astronaut.obj").exists()
+    assert (out / "aldrin_overlay.png").exists() and (out / "aldrin.obj").exists()
 
 
 def test_eval_synthetic_tiny(tmp_path, tiny_model):
@@ -267,6 +267,6 @@ def test_shipped_model_loads_offline_and_predicts(tmp_path):
         pytest.skip("MediaPipe front end not installed")
     out = tmp_path / "out"
     assert main(["predict", "--example", "-o", str(out), "--no-render"]) == 0
-    z = load_npz(out / "astronaut.npz")
+    z = load_npz(out / "aldrin.npz")
     assert z["vertices"].shape == (13718, 3) and np.isfinite(z["vertices"]).all()
     assert (z["shape"] >= 0).all() and (z["shape"] <= 1).all()

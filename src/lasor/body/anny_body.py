@@ -133,16 +133,7 @@ class AnnyBody(BodyModel):
         b = self.check_inputs(global_orient, body_pose, shape)
         dtype = self.anny.template_vertices.dtype
         c = self.to_body.to(dtype)
-        nb = len(self.bone_labels)
-        # body-frame rotations -> Anny-frame rotations: R_anny = C^T R C
-        go = c.T @ global_orient.to(dtype) @ c
-        bp = c.T @ body_pose.to(dtype) @ c
-        rot = torch.eye(3, dtype=dtype, device=go.device).repeat(b, nb, 1, 1)
-        rot = rot.index_copy(1, self.pose_bone_index, bp)
-        rot = torch.cat([go[:, None], rot[:, 1:]], dim=1)
-        delta = torch.zeros(b, nb, 4, 4, dtype=dtype, device=go.device)
-        delta = delta + torch.nn.functional.pad(rot, (0, 1, 0, 1))
-        delta[..., 3, 3] = 1.0
+        delta = self.anny_pose_parameters(global_orient, body_pose)
         out = self.anny(pose_parameters=delta, phenotype_kwargs=shape.to(dtype))
         verts = out["vertices"] @ c.T  # (B, V, 3) body frame; posed root at the origin
         poses = out["bone_poses"]  # (B, NB, 4, 4) Anny frame
@@ -150,10 +141,10 @@ class AnnyBody(BodyModel):
         rest = out["rest_bone_poses"].expand(b, -1, -1, -1)
         transforms = poses @ torch.linalg.inv(rest)  # un-centred rest -> posed, Anny frame
         # make them act on the rest body with its pelvis at the origin (as BodyOutput promises)
-        shift = torch.eye(4, dtype=dtype, device=go.device).repeat(b, 1, 1)
+        shift = torch.eye(4, dtype=dtype, device=global_orient.device).repeat(b, 1, 1)
         shift[:, :3, 3] = rest[:, 0, :3, 3]
         transforms = transforms @ shift[:, None]
-        c4 = torch.eye(4, dtype=dtype, device=go.device)
+        c4 = torch.eye(4, dtype=dtype, device=global_orient.device)
         c4[:3, :3] = c
         transforms = c4 @ transforms @ c4.T
         coco = torch.einsum("kn,bknc->bkc", self.coco_weight, verts[:, self.coco_index])
@@ -165,6 +156,26 @@ class AnnyBody(BodyModel):
             joints_h36m=self._h36m_joints(heads, verts, coco),
             bone_transforms=transforms[:, self.joint_index],
         )
+
+    def anny_pose_parameters(
+        self, global_orient: torch.Tensor, body_pose: torch.Tensor
+    ) -> torch.Tensor:
+        """lasor's pose -> Anny's ``pose_parameters``: (B, NB, 4, 4) per-bone rotations in Anny's
+        frame for all of Anny's bones (``bone_labels``), identity for bones lasor keeps at rest."""
+        b = global_orient.shape[0]
+        dtype = self.anny.template_vertices.dtype
+        c = self.to_body.to(dtype)
+        nb = len(self.bone_labels)
+        # body-frame rotations -> Anny-frame rotations: R_anny = C^T R C
+        go = c.T @ global_orient.to(dtype) @ c
+        bp = c.T @ body_pose.to(dtype) @ c
+        rot = torch.eye(3, dtype=dtype, device=global_orient.device).repeat(b, nb, 1, 1)
+        rot = rot.index_copy(1, self.pose_bone_index, bp)
+        rot = torch.cat([go[:, None], rot[:, 1:]], dim=1)
+        delta = torch.zeros(b, nb, 4, 4, dtype=dtype, device=global_orient.device)
+        delta = delta + torch.nn.functional.pad(rot, (0, 1, 0, 1))
+        delta[..., 3, 3] = 1.0
+        return delta
 
     def _h36m_joints(
         self, heads: torch.Tensor, verts: torch.Tensor, coco: torch.Tensor

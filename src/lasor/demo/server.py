@@ -1,0 +1,284 @@
+"""``lasor demo``: a local page where a person drops a photo and looks at the 3D body.
+
+A small self-contained server (the standard library's ``http.server``, no extra packages) and one
+static page with a vendored three.js (MIT) for the interactive 3D view of the ``.glb``. Routes:
+
+* ``GET /`` and ``GET /static/<file>``: the page and its scripts, only from the package's
+  ``lasor/demo/static`` folder (a fixed set of file types; no paths outside it).
+* ``POST /api/predict``: the raw bytes of one photo (JPEG, PNG or WebP, recognised by content,
+  at most ``max_upload_bytes``, at most ``MAX_PIXELS``). The photo is shrunk to at most
+  ``max_side`` pixels, written into a fresh folder under the server's own temporary folder, and
+  run through :func:`lasor.predict.predict` with ``--export glb``. Answers JSON with the URLs of
+  the overlay, the side view, the ``.glb`` and the ``.npz``, or an error.
+* ``GET /api/result/<job>/<file>``: a file of a finished job; ``job`` is a random id the server
+  made and ``file`` one of the files predict wrote there. Nothing else on disk is served.
+
+One prediction runs at a time; the temporary folder (only the newest ``keep_jobs`` jobs) is
+removed when the server stops. By default it listens on 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import re
+import secrets
+import shutil
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+MAX_PIXELS = 40_000_000
+_CONTENT_TYPES = {
+    ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8", ".png": "image/png", ".jpg": "image/jpeg",
+    ".glb": "model/gltf-binary", ".npz": "application/octet-stream",
+    ".json": "application/json", ".txt": "text/plain; charset=utf-8",
+    ".md": "text/plain; charset=utf-8", ".bvh": "text/plain; charset=utf-8",
+}  # fmt: skip
+_JOB_RE = re.compile(r"^[0-9a-f]{16}$")
+_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,80}$")
+
+
+def sniff_image_type(head: bytes) -> str | None:
+    """``"jpeg"``, ``"png"`` or ``"webp"`` from a file's first bytes, else None."""
+    if head[:3] == b"\xff\xd8\xff":
+        return "jpeg"
+    if head[:8] == b"\x89PNG\r\n\x1a\n":
+        return "png"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    return None
+
+
+class DemoError(Exception):
+    """A request the demo refuses, with its HTTP status."""
+
+    def __init__(self, status: HTTPStatus, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass
+class DemoConfig:
+    """Limits and options of the demo server.
+
+    Attributes:
+        max_upload_bytes: largest accepted photo.
+        max_side: photos are shrunk so their longer side is at most this (pixels).
+        keep_jobs: finished jobs kept in the temporary folder (older ones are deleted).
+        model_path: regressor file (default: the shipped model).
+    """
+
+    max_upload_bytes: int = 10 * 2**20
+    max_side: int = 1024
+    keep_jobs: int = 20
+    model_path: Path | None = None
+
+
+class DemoApp:
+    """The demo's state: its temporary folder, its jobs and the prediction lock."""
+
+    def __init__(self, config: DemoConfig | None = None) -> None:
+        self.config = config or DemoConfig()
+        self.root = Path(tempfile.mkdtemp(prefix="lasor-demo-"))
+        self.jobs: dict[str, Path] = {}
+        self.lock = threading.Lock()
+
+    def close(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def check_upload(self, data: bytes) -> tuple[object, str]:
+        """The decoded photo (PIL image) and its type; raises DemoError when refused."""
+        from PIL import Image
+
+        if not data:
+            raise DemoError(HTTPStatus.BAD_REQUEST, "empty upload: send the photo's bytes")
+        if len(data) > self.config.max_upload_bytes:
+            raise DemoError(
+                HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                f"photo too large: {len(data)} bytes, at most {self.config.max_upload_bytes}",
+            )
+        kind = sniff_image_type(data[:16])
+        if kind is None:
+            raise DemoError(
+                HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "not a JPEG, PNG or WebP photo (by its content)"
+            )
+        try:
+            im = Image.open(io.BytesIO(data))
+            if im.width * im.height > MAX_PIXELS:
+                raise DemoError(
+                    HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                    f"photo has {im.width}x{im.height} pixels, at most {MAX_PIXELS}",
+                )
+            im.load()
+        except DemoError:
+            raise
+        except Exception as e:  # noqa: BLE001 - any decoder error is the upload's fault
+            raise DemoError(HTTPStatus.BAD_REQUEST, f"cannot decode the {kind} photo: {e}") from e
+        return im, kind
+
+    def run_job(self, data: bytes) -> dict:
+        """Check, store and predict one uploaded photo; returns the JSON answer."""
+        from PIL import ImageOps
+
+        im, kind = self.check_upload(data)
+        from lasor.predict import PredictOptions, predict  # torch: only for accepted photos
+
+        im = ImageOps.exif_transpose(im).convert("RGB")
+        im.thumbnail((self.config.max_side, self.config.max_side))
+        job = secrets.token_hex(8)
+        folder = self.root / job
+        folder.mkdir()
+        photo = folder / "photo.png"
+        im.save(photo)
+        opts = PredictOptions(model_path=self.config.model_path, export=("glb",))
+        t = time.perf_counter()
+        with self.lock:
+            summary = predict([photo], folder / "out", opts, progress=False)
+        wall = time.perf_counter() - t
+        self.jobs[job] = folder / "out"
+        self._forget_old_jobs()
+        entry = summary["images"][0]
+        if not entry["ok"]:
+            msg = str(entry["error"]).replace(str(folder), "<upload>")
+            return {"ok": False, "job": job, "error": msg}
+        stem = entry["people"][0]["stem"]
+        base = f"/api/result/{job}/"
+        files = {
+            "overlay": f"{stem}_overlay.png", "side": f"{stem}_side.png",
+            "glb": f"{stem}.glb", "npz": f"{stem}.npz",
+        }  # fmt: skip
+        return {
+            "ok": True, "job": job, "people": summary["people"], "seconds": round(wall, 2),
+            "size": [im.width, im.height], "input_type": kind,
+            "files": {k: base + v for k, v in files.items()},
+        }  # fmt: skip
+
+    def _forget_old_jobs(self) -> None:
+        while len(self.jobs) > self.config.keep_jobs:
+            old = next(iter(self.jobs))
+            shutil.rmtree(self.root / old, ignore_errors=True)
+            del self.jobs[old]
+
+    def result_file(self, job: str, name: str) -> Path:
+        """A file of a finished job; raises DemoError(404) for anything else."""
+        if not _JOB_RE.match(job) or not _NAME_RE.match(name) or job not in self.jobs:
+            raise DemoError(HTTPStatus.NOT_FOUND, "no such result")
+        path = self.jobs[job] / name
+        if path.suffix not in _CONTENT_TYPES or not path.is_file():
+            raise DemoError(HTTPStatus.NOT_FOUND, "no such result")
+        return path
+
+
+def static_file(rel: str) -> Path:
+    """A file under the package's static folder; raises DemoError(404) for anything else."""
+    path = (STATIC_DIR / rel).resolve()
+    if not path.is_relative_to(STATIC_DIR) or not path.is_file():
+        raise DemoError(HTTPStatus.NOT_FOUND, "not found")
+    if path.suffix not in _CONTENT_TYPES:
+        raise DemoError(HTTPStatus.NOT_FOUND, "not found")
+    return path
+
+
+def _handler(app: DemoApp):
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "lasor-demo"
+
+        def log_message(self, fmt, *args) -> None:  # route to logging, not stderr
+            log.info("%s %s", self.address_string(), fmt % args)
+
+        def _send(self, status: HTTPStatus, body: bytes, ctype: str, download: str = "") -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("X-Content-Type-Options", "nosniff")
+            self.send_header("Cache-Control", "no-store")
+            if download:
+                self.send_header("Content-Disposition", f'attachment; filename="{download}"')
+            self.end_headers()
+            self.wfile.write(body)
+
+        def _json(self, status: HTTPStatus, obj: dict) -> None:
+            self._send(status, json.dumps(obj).encode(), "application/json")
+
+        def _file(self, path: Path, download: bool = False) -> None:
+            name = path.name if download else ""
+            self._send(HTTPStatus.OK, path.read_bytes(), _CONTENT_TYPES[path.suffix], name)
+
+        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            url = self.path.split("?", 1)[0]
+            try:
+                if url in ("/", "/index.html"):
+                    self._file(static_file("index.html"))
+                elif url.startswith("/static/"):
+                    self._file(static_file(url[len("/static/") :]))
+                elif url.startswith("/api/result/"):
+                    parts = url[len("/api/result/") :].split("/")
+                    if len(parts) != 2:
+                        raise DemoError(HTTPStatus.NOT_FOUND, "no such result")
+                    path = app.result_file(*parts)
+                    self._file(path, download=path.suffix in (".glb", ".npz"))
+                else:
+                    raise DemoError(HTTPStatus.NOT_FOUND, "not found")
+            except DemoError as e:
+                self._json(e.status, {"ok": False, "error": str(e)})
+
+        def do_POST(self) -> None:  # noqa: N802
+            try:
+                if self.path != "/api/predict":
+                    raise DemoError(HTTPStatus.NOT_FOUND, "not found")
+                try:
+                    n = int(self.headers.get("Content-Length", ""))
+                except ValueError:
+                    raise DemoError(HTTPStatus.LENGTH_REQUIRED, "Content-Length needed") from None
+                if n > app.config.max_upload_bytes:
+                    # refuse before reading; close so the unread body is not parsed as a request
+                    self.close_connection = True
+                    raise DemoError(
+                        HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                        f"photo too large: {n} bytes, at most {app.config.max_upload_bytes}",
+                    )
+                data = self.rfile.read(n)
+                self._json(HTTPStatus.OK, app.run_job(data))
+            except DemoError as e:
+                self._json(e.status, {"ok": False, "error": str(e)})
+            except Exception as e:  # noqa: BLE001 - one bad request never stops the server
+                log.exception("prediction failed")
+                self._json(HTTPStatus.INTERNAL_SERVER_ERROR, {"ok": False, "error": repr(e)})
+
+    return Handler
+
+
+def make_server(
+    host: str = "127.0.0.1", port: int = 7860, config: DemoConfig | None = None
+) -> tuple[ThreadingHTTPServer, DemoApp]:
+    """The HTTP server (not yet serving) and its app; ``port=0`` picks a free port."""
+    app = DemoApp(config)
+    server = ThreadingHTTPServer((host, port), _handler(app))
+    server.daemon_threads = True
+    return server, app
+
+
+def serve(host: str = "127.0.0.1", port: int = 7860, config: DemoConfig | None = None) -> None:
+    """Run the demo until interrupted (Ctrl-C), then delete its temporary folder."""
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        log.warning("the demo listens on %s: anyone who can reach it can upload photos", host)
+    server, app = make_server(host, port, config)
+    h, p = server.server_address[:2]
+    log.info("lasor demo on http://%s:%d/ (temporary folder %s; Ctrl-C stops)", h, p, app.root)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        app.close()
