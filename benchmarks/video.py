@@ -24,6 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as `lasor predict` sets it, before torch
+
 import numpy as np
 import torch
 
@@ -177,6 +179,7 @@ def main() -> None:
         for c in args.clips:
             res["clips"].append(run_clip(est, c, args.frames, Path(tmp), args.render_frames))
     res["load_avg_1min"] = round(os.getloadavg()[0], 2)
+    res["omp_wait_policy"] = os.environ.get("OMP_WAIT_POLICY")
     res["nproc"] = os.cpu_count()
     line = json.dumps(res)
     print(line)

@@ -444,7 +444,14 @@ def smooth_track(ft: FrameTrack, est, opts: VideoOptions, smooth: bool | None = 
 
 
 # ---------------------------------------------------------------- writing
-def write_videos(motion: Motion, path: Path, out_dir: Path, stem: str, opts: VideoOptions):
+def write_videos(
+    motion: Motion,
+    path: Path,
+    out_dir: Path,
+    stem: str,
+    opts: VideoOptions,
+    progress: bool = False,
+) -> list[Path]:
     """``<stem>_overlay.mp4`` (the mesh on the frames) and ``<stem>_side.mp4`` (side view)."""
     import imageio.v2 as iio
     from PIL import Image
@@ -458,8 +465,13 @@ def write_videos(motion: Motion, path: Path, out_dir: Path, stem: str, opts: Vid
     fps = float(motion.fps)
     paths = [out_dir / f"{stem}_overlay.mp4", out_dir / f"{stem}_side.mp4"]
     kw = {"fps": fps, "codec": "libx264", "quality": 7, "macro_block_size": 16}
+    frames = clip.frames
+    if progress:
+        from tqdm import tqdm
+
+        frames = tqdm(frames, desc=f"{stem} videos", unit="frame", total=len(a["valid"]))
     with iio.get_writer(paths[0], **kw) as wo, iio.get_writer(paths[1], **kw) as ws:
-        for i, frame in enumerate(clip.frames):
+        for i, frame in enumerate(frames):
             if i >= len(a["valid"]):
                 break
             h, w = frame.shape[:2]
@@ -521,18 +533,20 @@ def predict_video(
         motion = smooth_track(ft, est, opts)
         np.savez(out_dir / f"{stem}.npz", **motion.arrays)
         summary["outputs"].append(f"{stem}.npz")
+        t1 = time.perf_counter()
         if opts.render:
             try:
-                summary["outputs"] += [
-                    p.name for p in write_videos(motion, path, out_dir, stem, opts)
-                ]
+                written = write_videos(motion, path, out_dir, stem, opts, progress)
+                summary["outputs"] += [p.name for p in written]
             except Exception as e:  # noqa: BLE001 - the motion is written; report the videos
                 log.warning("%s: writing the videos failed: %s", path, e)
                 summary["render_error"] = f"{type(e).__name__}: {e}"
     t2 = time.perf_counter()
     ft.timing = {k: round(v * 1000 / max(len(ft.valid), 1), 2) for k, v in ft.timing.items()}
     summary["timing_ms_per_frame"] = ft.timing
+    # frames per second up to the .npz (decoding, front end, regression, smoothing, posing)
     summary["fps_processed"] = round(len(ft.valid) / max(t1 - t0, 1e-9), 2)
+    summary["render_s"] = round(t2 - t1, 2)
     summary["wall_s"] = round(t2 - t0, 2)
     (out_dir / f"{stem}.json").write_text(json.dumps(summary, indent=1) + "\n")
     if not n_ok:
