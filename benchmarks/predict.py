@@ -3,8 +3,9 @@
 Runs the real pipeline (MediaPipe front end, crop + proxy, regressor, full Anny mesh, writing
 .npz/.json/.obj/.ply) on every photo in ../shared/data/real/photos, batch size 1 (the latency a
 user sees), with the PNG pictures off and then on (overlay, side view, proxy: the "render"
-stage), and MediaPipe's own time alone for reference. Prints one JSON line and writes
-benchmarks/results/predict.json. Stage times are per photo, medians over repeats.
+stage), and MediaPipe's own time alone for reference: per photo on repeats of that photo, and
+over the photos in order, each once, with decoding (as the pipeline sees them). Prints one JSON
+line and writes benchmarks/results/predict.json. Stage times are per photo, medians over repeats.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as `lasor predict` sets it, before torch
 
 import torch
 
@@ -50,6 +53,21 @@ def main() -> None:
                 det(img)
                 ts.append(time.perf_counter() - t)
             mp_ms.append(statistics.median(ts) * 1e3)
+        # ... and as the pipeline runs it: each photo once, in order (MediaPipe re-initialises
+        # part of its graph when the image size changes, which repeats on one photo hide), with
+        # the photo's decoding
+        seq_ms, seq_load_ms = [], []
+        for _ in range(args.repeats):
+            t_load = t_mp = 0.0
+            for p in photos:
+                t = time.perf_counter()
+                img = load_image(p)
+                t_load += time.perf_counter() - t
+                t = time.perf_counter()
+                det(img)
+                t_mp += time.perf_counter() - t
+            seq_ms.append(t_mp * 1e3 / len(photos))
+            seq_load_ms.append((t_mp + t_load) * 1e3 / len(photos))
     # the whole pipeline over all photos (one detector and model, batch size 1, as a user's
     # folder run); the summary's per-photo stage times, median over repeats
     per_stage: dict[str, list[float]] = {}
@@ -77,11 +95,20 @@ def main() -> None:
         "stages_ms": {k: round(statistics.median(v), 2) for k, v in per_stage.items()},
         "render_ms_with_png": round(statistics.median(render_stage), 2),
         "mediapipe_alone_ms": round(statistics.median(mp_ms), 1),
+        "mediapipe_alone_ms_sequential": round(statistics.median(seq_ms), 1),
+        "mediapipe_alone_ms_sequential_with_decoding": round(statistics.median(seq_load_ms), 1),
+        "ratio_no_png_to_mediapipe_alone": round(
+            statistics.median(totals) / statistics.median(mp_ms), 2
+        ),
+        "ratio_no_png_to_mediapipe_sequential_with_decoding": round(
+            statistics.median(totals) / statistics.median(seq_load_ms), 2
+        ),
         "mediapipe_alone_ms_per_photo": {
             p.name: round(t, 1) for p, t in zip(photos, mp_ms, strict=True)
         },
         "checkpoint": str(ckpt),
         "load_avg_1min": round(os.getloadavg()[0], 2),
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
     }
     line = json.dumps(out)
     print(line)

@@ -1,5 +1,10 @@
 """Photos to 3D bodies: front end -> crop + proxy -> regressor -> body model -> files.
 
+The steps are separate functions, each usable alone: `observe` (front end) -> `person_items`
+(crop boxes) -> `regress` (network input + model) -> `refine_people` (optional) ->
+`pose_bodies` + `place_camera` -> `assemble_results` -> `write_person`. `run_people` chains
+steps 3-6 for a batch; `lasor.Estimator` is the API over all of them.
+
 ``predict`` processes a batch of photos; each person's results go to ``<out>/<stem>[_pN].*``
 (photos of the same name from different folders get ``<stem>_2``, ...). One bad photo (unreadable,
 no person, a corrupt JSON, a mask of the wrong size, a file that cannot be written) is recorded in
@@ -12,15 +17,17 @@ import dataclasses
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import torch
 
 from lasor.frontend.types import FrontendError, PersonObservation
 from lasor.synth.proxy import (
+    CropBox,
     crop_geometry,
     crop_observation,
     encode_proxy,
@@ -149,29 +156,68 @@ def _read_keypoint_file(path: Path, image_path: Path, hw: tuple[int, int]) -> li
     return read_keypoints(path, image=image_path.name, image_size=hw)
 
 
-def _cam_translation(cam: np.ndarray, box, image_hw: tuple[int, int], focal: float) -> np.ndarray:
-    """Weak-perspective (s, tx, ty) in crop NDC -> pinhole translation of the pelvis.
+@dataclass
+class Predictor:
+    """Everything a model file gives the pipeline (built once, reused for every photo).
 
-    With crop side ``L`` pixels centred at (ccx, ccy), a weak-perspective pixel is
-    ``u = s L / 2 (X + tx) + ccx``; a pinhole camera with focal ``f`` and principal point at the
-    image centre gives the same first-order projection at depth ``tz = 2 f / (s L)`` with
-    ``Tx = tx + (ccx - cx) tz / f`` (likewise y).
+    Attributes:
+        model: the regressor (``lasor.model.regressor``), in eval mode.
+        body: body model of the written meshes (``opts.mesh_topology`` for Anny).
+        res: proxy resolution the model reads.
+        cfg: the model's training config (``lasor.train.config``).
+        fit_body: the training topology's body model when refinement is on (fitting on the
+            decimated mesh is ~10x cheaper), else None.
+        device: torch device of ``model`` and ``body``.
     """
-    s, tx, ty = (float(c) for c in cam)
-    h, w = image_hw
-    tz = 2.0 * focal / max(s * box.size, 1e-6)
-    return np.array(
-        [tx + (box.cx - w / 2) * tz / focal, ty + (box.cy - h / 2) * tz / focal, tz], np.float32
-    )
+
+    model: torch.nn.Module
+    body: torch.nn.Module
+    res: int
+    cfg: object = None
+    fit_body: torch.nn.Module | None = None
+    device: str = "cpu"
+
+    def __iter__(self):
+        # older callers unpack ``model, body, res, fit_body = load_predictor(...)``
+        return iter((self.model, self.body, self.res, self.fit_body))
 
 
-def load_predictor(model_path: Path, opts: PredictOptions):
-    """The regressor, output body model, proxy resolution and fitting body of a model file.
+class PersonItem(NamedTuple):
+    """One observed person waiting for regression (a tuple, so older callers can pass tuples).
 
-    Returns:
-        (model, body, res, fit_body): ``fit_body`` is the training topology's body model when
-        ``opts.refine`` is on (fitting on the decimated mesh is ~10x cheaper), else None.
+    Attributes:
+        image: (H, W, 3) uint8 RGB photo. obs: the front end's observation.
+        box: the square crop around the person. name: image name recorded in the results.
+        person: index of the person in that image.
     """
+
+    image: np.ndarray
+    obs: PersonObservation
+    box: CropBox
+    name: str
+    person: int
+
+
+@dataclass
+class Regression:
+    """What the regression step gives for a batch of N people.
+
+    Attributes:
+        pred: the regressor's output (``RegressorOutput``: rotations, shape, weak camera).
+        proxy: (N, C, R, R) the network input.
+        silhouette: (N, R, R) crop silhouettes. joints: (N, 17, 2) crop pixels.
+        confidence: (N, 17).
+    """
+
+    pred: object
+    proxy: torch.Tensor
+    silhouette: np.ndarray
+    joints: np.ndarray
+    confidence: np.ndarray
+
+
+def load_predictor(model_path: Path, opts: PredictOptions) -> Predictor:
+    """Load a model file: the regressor, output body model, proxy resolution, fitting body."""
     from lasor.body import load_body_model
     from lasor.train.checkpoint import load_regressor
 
@@ -187,12 +233,20 @@ def load_predictor(model_path: Path, opts: PredictOptions):
         fit_body = body
         if anny and cfg.model.topology != opts.mesh_topology:
             fit_body = load_body_model("anny", topology=cfg.model.topology).to(opts.device)
-    return model, body, int(cfg.data.image_size), fit_body
+    return Predictor(model, body, int(cfg.data.image_size), cfg, fit_body, opts.device)
 
 
-def default_focal(image_hw: tuple[int, int]) -> float:
-    """The focal length (pixels) assumed when none is known: the image diagonal."""
-    return float(np.hypot(*image_hw))
+# ---------------------------------------------------------------- the pipeline, step by step
+# observe (front end) -> person_items (crops) -> regress -> refine_people -> pose_bodies
+# -> assemble_results -> write_person
+
+
+def person_items(image: np.ndarray, people: list, name: str) -> list[PersonItem]:
+    """Crop boxes for the people observed in one photo (step 2)."""
+    return [
+        PersonItem(image, o, person_box(o.mask, o.keypoints, o.confidence), name, k)
+        for k, o in enumerate(people)
+    ]
 
 
 def network_inputs(version: int, items: list, res: int, focal_length: float | None = None):
@@ -202,7 +256,7 @@ def network_inputs(version: int, items: list, res: int, focal_length: float | No
         version: the model's proxy version.
         items: list of ``(image, observation, crop_box, ...)``.
         res: proxy resolution.
-        focal_length: pixels; default ``default_focal`` of each image.
+        focal_length: pixels; default ``focal_for`` each image (its diagonal).
 
     Returns:
         ``(inputs, proxy_picture, (silhouettes, joints, confidence))``: the model's input dict,
@@ -213,7 +267,7 @@ def network_inputs(version: int, items: list, res: int, focal_length: float | No
     sil, joints, conf = (np.stack([c[i] for c in crops]) for i in range(3))
     geometry = np.stack(
         [
-            crop_geometry(b, im.shape[:2], focal_length or default_focal(im.shape[:2]))
+            crop_geometry(b, im.shape[:2], focal_for(im.shape[:2], focal_length))
             for im, _, b, *_ in items
         ]
     )
@@ -222,53 +276,116 @@ def network_inputs(version: int, items: list, res: int, focal_length: float | No
     return inputs, proxy, (sil, joints, conf)
 
 
-def regress_people(
-    model, body, res: int, items: list, opts: PredictOptions, timing=None, fit_body=None
-):
-    """Proxies -> regressor [-> refinement] -> body model for a batch of observed people.
+def regress(
+    predictor: Predictor,
+    items: list,
+    timing: dict | None = None,
+    focal_length: float | None = None,
+) -> Regression:
+    """Network input + regressor for a batch of people (step 3): crop, encode, model call.
+
+    ``focal_length``: pixels, for the crop geometry of version-2 inputs (default: each image's
+    diagonal, as ``assemble_results`` assumes).
+
+    ``timing``: optional dict; seconds are added under "proxy" (the network input) and
+    "regression" (the model call).
+    """
+    t = time.perf_counter()
+    inputs, proxy, (sil, joints, conf) = network_inputs(
+        predictor.model.proxy_version, items, predictor.res, focal_length
+    )
+    inputs = {k: v.to(predictor.device) for k, v in inputs.items()}
+    if timing is not None:
+        timing["proxy"] = timing.get("proxy", 0.0) + time.perf_counter() - t
+        t = time.perf_counter()
+    with torch.no_grad():
+        pred = predictor.model.run(inputs)
+    if timing is not None:
+        timing["regression"] = timing.get("regression", 0.0) + time.perf_counter() - t
+    return Regression(pred, proxy, sil, joints, conf)
+
+
+def refine_people(predictor: Predictor, reg: Regression, items: list, opts: RefineOptions):
+    """Fit each regressed body to its observed keypoints and mask (step 4, optional).
 
     Args:
-        items: list of ``(image, observation, crop_box, image_name, person_index)``.
-        timing: optional dict accumulating seconds under "proxy", "regression" and "refine".
-        fit_body: body model for ``opts.refine`` (default ``body``).
+        reg: the regression step's output (its crop-space keypoints and silhouettes are fitted).
+        items: the people (observations, crop boxes, images) in the same order.
 
     Returns:
-        (list of PersonResult, proxy tensor (N, 18, R, R)).
+        a refined ``RegressorOutput``.
+    """
+    from lasor.refine import refine_in_crop
+
+    body = predictor.fit_body or predictor.body
+    return refine_in_crop(
+        reg.pred, body, reg.joints, reg.confidence, reg.silhouette, predictor.res, opts,
+        predictor.model.shape_mapping,
+    )  # fmt: skip
+
+
+def pose_bodies(body, pred):
+    """Pose and shape the body model for a batch of predictions (step 5a): a ``BodyOutput``."""
+    with torch.no_grad():
+        return body(pred.global_orient, pred.body_pose, pred.shape)
+
+
+def place_camera(cam: np.ndarray, box, image_hw: tuple[int, int], focal: float) -> np.ndarray:
+    """Weak-perspective (s, tx, ty) in crop NDC -> pinhole translation of the pelvis (step 5b).
+
+    With crop side ``L`` pixels centred at (ccx, ccy), a weak-perspective pixel is
+    ``u = s L / 2 (X + tx) + ccx``; a pinhole camera with focal ``f`` and principal point at the
+    image centre gives the same first-order projection at depth ``tz = 2 f / (s L)`` with
+    ``Tx = tx + (ccx - cx) tz / f`` (likewise y).
+
+    Returns:
+        (3,) float32 metres, camera frame.
+    """
+    s, tx, ty = (float(c) for c in cam)
+    h, w = image_hw
+    tz = 2.0 * focal / max(s * box.size, 1e-6)
+    return np.array(
+        [tx + (box.cx - w / 2) * tz / focal, ty + (box.cy - h / 2) * tz / focal, tz], np.float32
+    )
+
+
+_cam_translation = place_camera  # the old name
+
+
+def focal_for(image_hw: tuple[int, int], focal_length: float | None) -> float:
+    """The focal length in pixels: the given one, or the image diagonal."""
+    return focal_length or float(np.hypot(*image_hw))
+
+
+def assemble_results(
+    items: list,
+    pred,
+    bout,
+    body,
+    focal_length: float | None = None,
+    cam_t: np.ndarray | None = None,
+    extra: dict | None = None,
+) -> list:
+    """One ``PersonResult`` per person, in the camera frame of its photo (step 6).
+
+    Args:
+        pred: ``RegressorOutput`` of the N people. bout: the posed bodies (``pose_bodies``).
+        cam_t: optional (N, 3) translations replacing ``place_camera``'s (e.g. smoothed video).
+        extra: copied into every result's ``extra``.
     """
     from lasor.body.rotations import rotmat_to_axis_angle
     from lasor.io.results import PersonResult
 
-    timing = {} if timing is None else timing
-    t = time.perf_counter()
-    inputs, proxy, (sil, joints, conf) = network_inputs(
-        model.proxy_version, items, res, opts.focal_length
-    )
-    inputs = {k: v.to(opts.device) for k, v in inputs.items()}
-    timing["proxy"] = timing.get("proxy", 0.0) + time.perf_counter() - t
-    t = time.perf_counter()
-    with torch.no_grad():
-        pred = model.run(inputs)
-    refine_steps = opts.refine.steps if opts.refine is not None else 0
-    if refine_steps > 0:
-        timing["regression"] = timing.get("regression", 0.0) + time.perf_counter() - t
-        t = time.perf_counter()
-        from lasor.refine import refine_in_crop
-
-        pred = refine_in_crop(
-            pred, fit_body or body, joints, conf, sil, res, opts.refine, model.shape_mapping
-        )
-        timing["refine"] = timing.get("refine", 0.0) + time.perf_counter() - t
-        t = time.perf_counter()
-    with torch.no_grad():
-        bout = body(pred.global_orient, pred.body_pose, pred.shape)
-    timing["regression"] = timing.get("regression", 0.0) + time.perf_counter() - t
+    faces = bout.faces.cpu().numpy().astype(np.int32)
     results = []
     for k, (image, obs, box, name, pidx) in enumerate(items):
         h, w = image.shape[:2]
-        focal = opts.focal_length or default_focal((h, w))
-        cam_t = _cam_translation(pred.cam[k].cpu().numpy(), box, (h, w), focal)
-        verts = bout.vertices[k].cpu().numpy() + cam_t
-        j_coco = bout.keypoints_coco[k].cpu().numpy() + cam_t
+        focal = focal_for((h, w), focal_length)
+        t = place_camera(pred.cam[k].cpu().numpy(), box, (h, w), focal)
+        if cam_t is not None:
+            t = np.asarray(cam_t[k], np.float32)
+        verts = bout.vertices[k].cpu().numpy() + t
+        j_coco = bout.keypoints_coco[k].cpu().numpy() + t
         j2d = focal * j_coco[:, :2] / j_coco[:, 2:3] + [w / 2, h / 2]
         go = pred.global_orient[k].cpu()
         bp = pred.body_pose[k].cpu()
@@ -289,46 +406,151 @@ def regress_people(
                 crop_box=box.as_array(),
                 focal_length=focal,
                 principal_point=np.array([w / 2, h / 2], np.float32),
-                cam_t=cam_t,
+                cam_t=t,
                 vertices=verts.astype(np.float32),
-                faces=bout.faces.cpu().numpy().astype(np.int32),
+                faces=faces,
                 joints3d_coco=j_coco.astype(np.float32),
-                joints3d_h36m=(bout.joints_h36m[k].cpu().numpy() + cam_t).astype(np.float32),
+                joints3d_h36m=(bout.joints_h36m[k].cpu().numpy() + t).astype(np.float32),
                 joints2d_coco=j2d.astype(np.float32),
                 observed_keypoints=obs.keypoints,
                 observed_confidence=obs.confidence,
                 bbox=obs.bbox,
                 frontend=obs.source,
-                extra={"refine_steps": refine_steps} if refine_steps else {},
+                extra=dict(extra or {}),
             )  # fmt: skip
         )
-    return results, proxy
+    return results
 
 
-def predict(images: list[Path], out_dir: Path, opts: PredictOptions, progress: bool = True) -> dict:
-    """Run the whole pipeline on photos; returns (and writes) the run summary."""
+def run_people(
+    predictor: Predictor, items: list, opts: PredictOptions, timing: dict | None = None
+) -> tuple[list, torch.Tensor]:
+    """Steps 3-6 for a batch of people: regress [-> refine] -> pose -> place -> assemble.
+
+    Args:
+        items: ``PersonItem`` (or ``(image, observation, crop_box, image_name, person_index)``).
+        timing: optional dict accumulating seconds under "proxy", "regression" and "refine".
+
+    Returns:
+        (list of PersonResult, proxy tensor (N, C, R, R)).
+    """
+    timing = {} if timing is None else timing
+    reg = regress(predictor, items, timing, opts.focal_length)
+    t = time.perf_counter()
+    pred = reg.pred
+    refine_steps = opts.refine.steps if opts.refine is not None else 0
+    if refine_steps > 0:
+        timing["regression"] = timing.get("regression", 0.0) + time.perf_counter() - t
+        t = time.perf_counter()
+        pred = refine_people(predictor, reg, items, opts.refine)
+        timing["refine"] = timing.get("refine", 0.0) + time.perf_counter() - t
+        t = time.perf_counter()
+    bout = pose_bodies(predictor.body, pred)
+    timing["regression"] = timing.get("regression", 0.0) + time.perf_counter() - t
+    extra = {"refine_steps": refine_steps} if refine_steps else {}
+    results = assemble_results(items, pred, bout, predictor.body, opts.focal_length, extra=extra)
+    return results, reg.proxy
+
+
+def regress_people(
+    model, body, res: int, items: list, opts: PredictOptions, timing=None, fit_body=None
+):
+    """``run_people`` for callers holding the loose parts of a ``Predictor``."""
+    predictor = Predictor(model, body, res, None, fit_body, opts.device)
+    return run_people(predictor, items, opts, timing)
+
+
+def _write_data(out_dir: Path, stem: str, result, image, proxy) -> list[Path]:
+    from lasor.io import mesh
+    from lasor.io.results import save_json, save_npz
+
+    return [
+        save_npz(out_dir / f"{stem}.npz", result),
+        save_json(out_dir / f"{stem}.json", result),
+        mesh.write_obj(out_dir / f"{stem}.obj", result.vertices, result.faces),
+        mesh.write_ply(out_dir / f"{stem}.ply", result.vertices, result.faces),
+    ]
+
+
+def _write_pictures(out_dir: Path, stem: str, result, image, proxy) -> list[Path]:
+    from lasor.io.pictures import write_person_pictures
+
+    write_person_pictures(out_dir, stem, image, result, proxy)
+    return [out_dir / f"{stem}_{k}.png" for k in ("overlay", "side", "proxy")]
+
+
+#: the files of one person: name -> writer(out_dir, stem, result, image, proxy) -> paths.
+#: "outputs" always runs; "render" only with ``PredictOptions.render``. More formats (glTF,
+#: BVH, ...) are added here, each timed under its own name.
+WRITERS: dict[str, Callable] = {"outputs": _write_data, "render": _write_pictures}
+
+
+def write_person(
+    out_dir: Path,
+    stem: str,
+    result,
+    image: np.ndarray,
+    proxy: np.ndarray | None,
+    render: bool = True,
+    timing: dict | None = None,
+) -> list[Path]:
+    """Write one person's files (step 7): ``<stem>.npz/.json/.obj/.ply`` [+ the pictures].
+
+    Raises whatever the writers raise (the caller records it against the photo).
+    """
+    timing = {} if timing is None else timing
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    paths: list[Path] = []
+    for name, writer in WRITERS.items():
+        if name == "render" and not render:
+            continue
+        t = time.perf_counter()
+        paths += writer(Path(out_dir), stem, result, image, proxy)
+        timing[name] = timing.get(name, 0.0) + time.perf_counter() - t
+    return paths
+
+
+def make_detector(opts: PredictOptions):
+    """The MediaPipe front end, or None when user keypoints replace it."""
+    if opts.keypoints is not None:
+        return None
+    from lasor.frontend.mediapipe_pose import MediaPipePose
+
+    return MediaPipePose()
+
+
+def predict(
+    images: list[Path],
+    out_dir: Path,
+    opts: PredictOptions,
+    progress: bool = True,
+    predictor: Predictor | None = None,
+    detector=None,
+) -> dict:
+    """Run the whole pipeline on photos; returns (and writes) the run summary.
+
+    ``predictor`` / ``detector``: already built ones to reuse (``lasor.Estimator`` does); by
+    default they are built from ``opts`` (and the detector is closed at the end).
+    """
     from lasor.frontend.files import load_image
     from lasor.io.export import write_exports
-    from lasor.io.mesh import write_obj, write_ply
-    from lasor.io.pictures import write_person_pictures
-    from lasor.io.results import save_json, save_npz
 
     out_dir.mkdir(parents=True, exist_ok=True)
     model_path = opts.model_path or shipped_model_path()
     t0 = time.perf_counter()
-    model, body, res, fit_body = load_predictor(model_path, opts)
-    detector = None
-    if opts.keypoints is None:
-        from lasor.frontend.mediapipe_pose import MediaPipePose
-
-        detector = MediaPipePose()
+    if predictor is None:
+        predictor = load_predictor(model_path, opts)
+    own_detector = detector is None
+    if own_detector:
+        detector = make_detector(opts)
+    fit_body = predictor.fit_body
     summary: dict = {"model": str(model_path), "images": [], "failed": 0, "people": 0}
     summary["refine"] = None if fit_body is None else dataclasses.asdict(opts.refine)
     timing = {"frontend": 0.0, "proxy": 0.0, "regression": 0.0, "outputs": 0.0, "render": 0.0}
     if fit_body is not None:
         timing["refine"] = 0.0
 
-    pending: list[tuple] = []  # (image_path, image, person_index, obs, box)
+    pending: list[tuple] = []  # (image_path, PersonItem)
     entries: dict[str, dict] = {}
     stems: dict[str, str] = {}  # image path -> output stem (unique within the run)
 
@@ -356,34 +578,29 @@ def predict(images: list[Path], out_dir: Path, opts: PredictOptions, progress: b
         pending.clear()
         if not batch:
             return
-        items = [(image, obs, box, str(ipath), pidx) for ipath, image, pidx, obs, box in batch]
         try:
-            results, proxy = regress_people(model, body, res, items, opts, timing, fit_body)
+            results, proxy = run_people(predictor, [it for _, it in batch], opts, timing)
         except Exception as e:  # noqa: BLE001 - recorded per photo, the batch goes on
             log.debug("regression failed", exc_info=True)
-            for ipath, *_ in batch:
+            for ipath, _ in batch:
                 fail(ipath, f"{ipath}: regression failed: {type(e).__name__}: {e}")
             return
-        for k, ((ipath, image, pidx, obs, _), r) in enumerate(zip(batch, results, strict=True)):
+        for k, ((ipath, item), r) in enumerate(zip(batch, results, strict=True)):
             base = output_stem(ipath)
-            stem = base if pidx == 0 else f"{base}_p{pidx}"
+            stem = base if item.person == 0 else f"{base}_p{item.person}"
             try:
-                t = time.perf_counter()
-                save_npz(out_dir / f"{stem}.npz", r)
-                save_json(out_dir / f"{stem}.json", r)
-                write_obj(out_dir / f"{stem}.obj", r.vertices, r.faces)
-                write_ply(out_dir / f"{stem}.ply", r.vertices, r.faces)
-                write_exports(out_dir, stem, r, body, opts.export)  # --export glb,bvh
-                timing["outputs"] += time.perf_counter() - t
-                if opts.render:
+                write_person(
+                    out_dir, stem, r, item.image, proxy[k].cpu().numpy(), opts.render, timing
+                )
+                if opts.export:  # --export glb,bvh
                     t = time.perf_counter()
-                    write_person_pictures(out_dir, stem, image, r, proxy[k].cpu().numpy())
-                    timing["render"] += time.perf_counter() - t
+                    write_exports(out_dir, stem, r, predictor.body, opts.export)
+                    timing["export"] = timing.get("export", 0.0) + time.perf_counter() - t
             except Exception as e:  # noqa: BLE001 - recorded per photo, the batch goes on
                 log.debug("writing %s failed", stem, exc_info=True)
                 fail(ipath, f"{ipath}: writing {stem}.* failed: {type(e).__name__}: {e}")
                 continue
-            entries[str(ipath)]["people"].append({"stem": stem, "frontend": obs.source})
+            entries[str(ipath)]["people"].append({"stem": stem, "frontend": item.obs.source})
             summary["people"] += 1
 
     it = images
@@ -402,17 +619,15 @@ def predict(images: list[Path], out_dir: Path, opts: PredictOptions, progress: b
             timing["frontend"] += time.perf_counter() - t
             if not people:
                 raise FrontendError(ipath, "no person found")
-            boxes = [person_box(o.mask, o.keypoints, o.confidence) for o in people]
+            items = person_items(image, people, str(ipath))
         except (FrontendError, ValueError, OSError) as e:
             fail(ipath, str(e))
             continue
-        pending += [
-            (ipath, image, k, o, b) for k, (o, b) in enumerate(zip(people, boxes, strict=True))
-        ]
+        pending.extend((ipath, item) for item in items)
         if len(pending) >= opts.batch_size:
             flush()
     flush()
-    if detector is not None:
+    if own_detector and detector is not None:
         detector.close()
     n = max(len(images), 1)
     summary["timing_ms_per_photo"] = {k: round(v * 1000 / n, 2) for k, v in timing.items()}

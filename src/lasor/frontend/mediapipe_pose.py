@@ -285,6 +285,9 @@ class MediaPipePose:
         retry_padding: padding of the second attempt's window around the image or the box, as a
             fraction of its longer side, per side (outside the image the window is black).
         mask_threshold: segmentation probability above which a pixel is "person".
+        static_image_mode: True (default) treats every image alone; False is MediaPipe's video
+            mode: consecutive calls are frames of one clip and the person is tracked between
+            them (faster; feed frames in order, one instance per clip).
     """
 
     def __init__(
@@ -295,12 +298,14 @@ class MediaPipePose:
         bbox_padding: float = 0.2,
         retry_padding: float = 0.2,
         mask_threshold: float = 0.5,
+        static_image_mode: bool = True,
     ) -> None:
         self.min_detection_confidence = float(min_detection_confidence)
         self.retry_min_detection_confidence = float(retry_min_detection_confidence)
         self.bbox_padding = float(bbox_padding)
         self.retry_padding = float(retry_padding)
         self.mask_threshold = float(mask_threshold)
+        self.static_image_mode = bool(static_image_mode)
         self._solutions: dict[float, Any] = {}
 
     def _solution(self, min_detection_confidence: float) -> Any:
@@ -308,7 +313,7 @@ class MediaPipePose:
         if sol is None:
             mp_pose = _import_pose_solution()
             sol = mp_pose.Pose(
-                static_image_mode=True,
+                static_image_mode=self.static_image_mode,
                 model_complexity=1,  # the only model in the wheel; 0 and 2 download at run time
                 enable_segmentation=True,
                 min_detection_confidence=min_detection_confidence,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -17,13 +18,28 @@ def write_obj(path: str | Path, vertices: np.ndarray, faces: np.ndarray) -> Path
     """
     path = Path(path)
     v = np.asarray(vertices, dtype=np.float64).reshape(-1, 3)
-    f = np.asarray(faces, dtype=np.int64).reshape(-1, 3) + 1
     # one %-format over a repeated template: much faster than np.savetxt or a format per line
     # (predict.json: writing all of a person's files went from 74 to 17 ms)
     text = ("v %.6f %.6f %.6f\n" * len(v)) % tuple(v.ravel().tolist())  # noqa: UP031
-    text += ("f %d %d %d\n" * len(f)) % tuple(f.ravel().tolist())  # noqa: UP031
-    path.write_text("# written by lasor\n" + text)
+    path.write_text("# written by lasor\n" + text + _face_lines(faces))
     return path
+
+
+_FACE_LINES: dict[bytes, str] = {}
+
+
+def _face_lines(faces: np.ndarray) -> str:
+    """The OBJ ``f`` lines of a face array, cached: every mesh of a body model shares its faces
+    (formatting Anny's 27k faces took half of ``write_obj``'s 21 ms)."""
+    f = np.ascontiguousarray(np.asarray(faces, dtype=np.int64).reshape(-1, 3))
+    key = hashlib.blake2b(f.tobytes(), digest_size=16).digest()
+    text = _FACE_LINES.get(key)
+    if text is None:
+        text = ("f %d %d %d\n" * len(f)) % tuple((f + 1).ravel().tolist())  # noqa: UP031
+        if len(_FACE_LINES) >= 8:
+            _FACE_LINES.clear()
+        _FACE_LINES[key] = text
+    return text
 
 
 def read_obj(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
