@@ -23,6 +23,7 @@ from lasor.frontend.types import FrontendError, PersonObservation
 from lasor.synth.proxy import crop_observation, encode_proxy, person_box
 
 if TYPE_CHECKING:
+    from lasor.fit.core import FitOptions
     from lasor.refine import RefineOptions
 
 log = logging.getLogger(__name__)
@@ -44,9 +45,12 @@ class PredictOptions:
         render: write the PNG pictures.
         device: torch device.
         mesh_topology: Anny topology of the written meshes.
-        focal_length: pixels; default the image diagonal.
+        focal_length: pixels; default the photo's EXIF 35 mm-equivalent focal length, else
+            the image diagonal (:mod:`lasor.fit.camera`).
         refine: fit each regressed body to its observed keypoints and mask for a few steps
-            (:mod:`lasor.refine`); None = the regressor's output as is.
+            in the 64 px crop (:mod:`lasor.refine`, the older path); None = off.
+        fit: fit each regressed body in the photo's own camera at full resolution
+            (:mod:`lasor.fit`); None = the regressor's output as is (``--fast``).
     """
 
     model_path: Path | None = None
@@ -59,6 +63,7 @@ class PredictOptions:
     mesh_topology: str = "anny"
     focal_length: float | None = None
     refine: RefineOptions | None = None
+    fit: FitOptions | None = None
 
 
 def shipped_model_path() -> Path:
@@ -156,6 +161,37 @@ def _cam_translation(cam: np.ndarray, box, image_hw: tuple[int, int], focal: flo
     )
 
 
+def _focal(name: str, hw: tuple[int, int], opts: PredictOptions) -> float:
+    """The focal length (pixels) of a photo: the option, else EXIF, else the default view."""
+    from lasor.fit.camera import default_focal, photo_focal
+
+    if opts.focal_length:
+        return float(opts.focal_length)
+    path = Path(name)
+    if path.is_file():
+        return photo_focal(path, hw[1], hw[0])[0]
+    return default_focal(hw[1], hw[0])
+
+
+def _fit(pred, cam_ts: np.ndarray, focals: list[float], items: list, fit_body, opts):
+    """:func:`lasor.fit.fit_people` on a regressed batch; returns (params, cam_t, steps)."""
+    from lasor.fit.core import FitStart, fit_people
+
+    start = FitStart(pred.global_orient, pred.body_pose, pred.shape, torch.from_numpy(cam_ts))
+    obs = [o for _, o, *_ in items]
+    res = fit_people(
+        fit_body, start, np.stack([o.keypoints for o in obs]),
+        np.stack([o.confidence for o in obs]),
+        [o.mask for o in obs], [im.shape[:2] for im, *_ in items], focals, opts.fit,
+        boxes=[b for _, _, b, *_ in items],
+        shape_bounds=(0.0, 1.0) if fit_body.name == "anny" else None,
+    )  # fmt: skip
+    out = dataclasses.replace(
+        pred, global_orient=res.global_orient, body_pose=res.body_pose, shape=res.shape
+    )
+    return out, res.cam_t.numpy().astype(np.float64), res.steps_run
+
+
 def load_predictor(model_path: Path, opts: PredictOptions):
     """The regressor, output body model, proxy resolution and fitting body of a model file.
 
@@ -174,7 +210,8 @@ def load_predictor(model_path: Path, opts: PredictOptions):
         model_path=cfg.model.body_model_path,
     ).to(opts.device)
     fit_body = None
-    if opts.refine is not None and opts.refine.steps > 0:
+    fitting = opts.fit is not None and opts.fit.steps > 0
+    if fitting or (opts.refine is not None and opts.refine.steps > 0):
         fit_body = body
         if anny and cfg.model.topology != opts.mesh_topology:
             fit_body = load_body_model("anny", topology=cfg.model.topology).to(opts.device)
@@ -217,14 +254,26 @@ def regress_people(
         )
         timing["refine"] = timing.get("refine", 0.0) + time.perf_counter() - t
         t = time.perf_counter()
+    focals = [_focal(name, image.shape[:2], opts) for image, _, _, name, _ in items]
+    cam_ts = np.stack([
+        _cam_translation(pred.cam[k].cpu().numpy(), it[2], it[0].shape[:2], focals[k])
+        for k, it in enumerate(items)
+    ])  # fmt: skip
+    fit_steps = 0
+    if opts.fit is not None and opts.fit.steps > 0:
+        timing["regression"] = timing.get("regression", 0.0) + time.perf_counter() - t
+        t = time.perf_counter()
+        pred, cam_ts, fit_steps = _fit(pred, cam_ts, focals, items, fit_body or body, opts)
+        timing["fit"] = timing.get("fit", 0.0) + time.perf_counter() - t
+        t = time.perf_counter()
     with torch.no_grad():
         bout = body(pred.global_orient, pred.body_pose, pred.shape)
     timing["regression"] = timing.get("regression", 0.0) + time.perf_counter() - t
     results = []
     for k, (image, obs, box, name, pidx) in enumerate(items):
         h, w = image.shape[:2]
-        focal = opts.focal_length or float(np.hypot(h, w))
-        cam_t = _cam_translation(pred.cam[k].cpu().numpy(), box, (h, w), focal)
+        focal = focals[k]
+        cam_t = cam_ts[k].astype(np.float32)
         verts = bout.vertices[k].cpu().numpy() + cam_t
         j_coco = bout.keypoints_coco[k].cpu().numpy() + cam_t
         j2d = focal * j_coco[:, :2] / j_coco[:, 2:3] + [w / 2, h / 2]
@@ -257,7 +306,9 @@ def regress_people(
                 observed_confidence=obs.confidence,
                 bbox=obs.bbox,
                 frontend=obs.source,
-                extra={"refine_steps": refine_steps} if refine_steps else {},
+                extra={
+                    k: v for k, v in (("refine_steps", refine_steps), ("fit_steps", fit_steps)) if v
+                },
             )  # fmt: skip
         )
     return results, proxy
@@ -280,10 +331,13 @@ def predict(images: list[Path], out_dir: Path, opts: PredictOptions, progress: b
 
         detector = MediaPipePose()
     summary: dict = {"model": str(model_path), "images": [], "failed": 0, "people": 0}
-    summary["refine"] = None if fit_body is None else dataclasses.asdict(opts.refine)
+    summary["refine"] = None if opts.refine is None else dataclasses.asdict(opts.refine)
     timing = {"frontend": 0.0, "proxy": 0.0, "regression": 0.0, "outputs": 0.0, "render": 0.0}
-    if fit_body is not None:
+    if opts.refine is not None and opts.refine.steps > 0:
         timing["refine"] = 0.0
+    summary["fit"] = None if opts.fit is None else dataclasses.asdict(opts.fit)
+    if opts.fit is not None and opts.fit.steps > 0:
+        timing["fit"] = 0.0
 
     pending: list[tuple] = []  # (image_path, image, person_index, obs, box)
     entries: dict[str, dict] = {}
@@ -372,6 +426,8 @@ def predict(images: list[Path], out_dir: Path, opts: PredictOptions, progress: b
         detector.close()
     n = max(len(images), 1)
     summary["timing_ms_per_photo"] = {k: round(v * 1000 / n, 2) for k, v in timing.items()}
+    if "fit" in timing:
+        summary["fit_ms_per_person"] = round(timing["fit"] * 1000 / max(summary["people"], 1), 1)
     summary["wall_s"] = round(time.perf_counter() - t0, 2)
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
     return summary
