@@ -109,13 +109,23 @@ def test_border_pixels_do_not_count():
 
 
 def test_body_cut_by_the_frame_is_not_squeezed_inside(body):
-    # legs leave the frame below; the fit must keep them there (depth and pose unchanged)
+    # legs leave the frame below: the fit keeps them there, while the same mask with the cut-off
+    # part claimed as background (a taller photo, empty below) squeezes the body
     hw = (260, 360)
     start, kp, mask, _ = _scene(body, [0.0, 0.45, 4.0], hw)
     assert mask[-1].any() and (kp[:, 1] >= hw[0]).any()
-    res = _fit(body, start, kp, mask, hw)
-    assert _vertex_error(body, res, start) < 0.03
-    assert abs(float(res.cam_t[0, 2]) - 4.0) < 0.1
+    conf = (kp[:, 1] < hw[0]).astype(np.float32)[None]  # the detector sees no cut-off joints
+    opts = FitOptions()
+    res = fit_people(body, start, kp[None], conf, [mask], [hw], [600.0], opts)
+    tall = np.zeros((hw[0] + 200, hw[1]), bool)
+    tall[: hw[0]] = mask
+    moved = start.cam_t.clone()
+    moved[:, 1] -= 100 * float(moved[0, 2]) / 600.0  # same view, principal point 100 px lower
+    st2 = FitStart(start.global_orient, start.body_pose, start.shape, moved)
+    squeezed = fit_people(body, st2, kp[None] + [0, 100], conf, [tall], [tall.shape], [600.0], opts)
+    err, err_squeezed = _vertex_error(body, res, start), _vertex_error(body, squeezed, st2)
+    assert err < 0.04 and abs(float(res.cam_t[0, 2]) - 4.0) < 0.1
+    assert err_squeezed > 1.5 * err
 
 
 def test_keypoints_outside_the_image_or_unsure_do_not_pull(body):
