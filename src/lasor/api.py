@@ -33,6 +33,7 @@ from lasor.predict import (
 )
 
 if TYPE_CHECKING:
+    from lasor.fit.core import FitOptions
     from lasor.refine import RefineOptions
 
 log = logging.getLogger(__name__)
@@ -47,11 +48,16 @@ class Estimator:
     """Photo(s) -> 3D bodies, with the model and front end built once.
 
     Every option of ``lasor predict`` is a keyword (the same names as `PredictOptions`); the
-    defaults are the CLI's: the shipped model, CPU, the MediaPipe front end, no refinement.
+    defaults are the CLI's: the shipped model, CPU, the MediaPipe front end, fitting
+    in the photo's camera on (``fit=False`` is ``lasor predict --fast``).
 
     Args:
         model_path: regressor file (default: the shipped model).
-        refine: refinement steps (int; 0 = off) or a ``lasor.refine.RefineOptions``.
+        refine: refinement steps (int; 0 = off) or a ``lasor.refine.RefineOptions``; replaces
+            the fit, as ``--refine`` does.
+        fit: fit each body in the photo's camera (``lasor.fit``): True (the default options),
+            a number of steps, a ``lasor.fit.FitOptions``, or False / 0 / None for the
+            regressor's output as is.
         **options: any other `PredictOptions` field (keypoints, masks, boxes, batch_size,
             render, device, mesh_topology, focal_length).
 
@@ -63,6 +69,7 @@ class Estimator:
         model_path: str | Path | None = None,
         *,
         refine: int | RefineOptions | None = None,
+        fit: int | bool | FitOptions | None = True,
         **options,
     ) -> None:
         if isinstance(refine, int):
@@ -74,6 +81,20 @@ class Estimator:
                 refine = RefineOptions(steps=refine)
             else:
                 refine = None
+        if refine is not None:
+            fit = None  # as on the command line: --refine replaces the default fit
+        if fit is True:
+            from lasor.fit.core import FitOptions
+
+            fit = FitOptions()
+        elif fit is False or fit is None or fit == 0:
+            fit = None
+        elif isinstance(fit, int):
+            if fit < 0:
+                raise ValueError(f"fit needs a number of steps >= 0, got {fit}")
+            from lasor.fit.core import FitOptions
+
+            fit = FitOptions(steps=fit)
         for key in ("keypoints", "masks"):
             if options.get(key) is not None:
                 options[key] = Path(options[key])
@@ -82,7 +103,7 @@ class Estimator:
             known = ", ".join(sorted(PredictOptions.__dataclass_fields__))
             raise TypeError(f"Estimator: unknown option(s) {sorted(unknown)}; known: {known}")
         path = Path(model_path) if model_path is not None else None
-        self.options = PredictOptions(model_path=path, refine=refine, **options)
+        self.options = PredictOptions(model_path=path, refine=refine, fit=fit, **options)
         self.model_path = self.options.model_path or shipped_model_path()
         self.predictor: Predictor = load_predictor(self.model_path, self.options)
         self._detector = None

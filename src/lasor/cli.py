@@ -239,12 +239,14 @@ def _add_optional_commands(sub) -> None:
     )  # fmt: skip
     p.add_argument("-o", "--output", type=Path, default=Path("out/eval_synthetic"))
     _add_refine_arg(p)
+    _add_fit_args(p)
     p.set_defaults(func=cmd_eval_synthetic)
     p = esub.add_parser("real", help="real photos with ground truth (masks, 2D, H36M 3D)")
     p.add_argument("--checkpoint", type=Path, default=None, help="model (default: shipped)")
     p.add_argument("--data", type=Path, default=Path("../shared/data/real"))
     p.add_argument("-o", "--output", type=Path, default=Path("out/eval_real"))
     _add_refine_arg(p)
+    _add_fit_args(p)
     p.set_defaults(func=cmd_eval_real)
 
     p = sub.add_parser(
@@ -298,6 +300,7 @@ def _add_optional_commands(sub) -> None:
         help="also write rigged files per person: glb (mesh + Anny skeleton + skin), bvh",
     )  # fmt: skip
     _add_refine_arg(p)
+    _add_fit_args(p)
     p.set_defaults(func=cmd_predict)
 
 
@@ -308,6 +311,31 @@ def _add_refine_arg(p: argparse.ArgumentParser) -> None:
         "(default 40 when given; costs ~40x the regressor, see benchmarks/MODEL_CARD.md); "
         "off by default",
     )  # fmt: skip
+
+
+def _add_fit_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_mutually_exclusive_group()
+    g.add_argument(
+        "--fast", action="store_true",
+        help="skip fitting: the regressor's output as is (benchmarks/results/fit.md)",
+    )  # fmt: skip
+    g.add_argument(
+        "--fit-steps", type=int, default=None, metavar="N",
+        help="Adam steps of the full-resolution fit in the photo's camera (lasor.fit; "
+        "default FitOptions.steps)",
+    )  # fmt: skip
+
+
+def _fit_options(args):
+    if getattr(args, "fast", False) or getattr(args, "refine", 0):
+        return None  # --refine keeps the older 64 px path on its own
+    from lasor.fit.core import FitOptions
+
+    if args.fit_steps is None:
+        return FitOptions()
+    if args.fit_steps < 0:
+        raise SystemExit(f"lasor: --fit-steps needs a number >= 0, got {args.fit_steps}")
+    return FitOptions(steps=args.fit_steps) if args.fit_steps else None
 
 
 def _refine_options(args):
@@ -333,7 +361,7 @@ def cmd_eval_synthetic(args) -> int:
     res = run_synthetic_eval(
         args.checkpoint or shipped_model_path(), args.output, n=args.n, seed=args.seed,
         bvh=args.bvh, pose_bank=args.pose_bank, refine=_refine_options(args),
-        benchmark=args.benchmark,
+        benchmark=args.benchmark, fit=_fit_options(args),
     )  # fmt: skip
     print(markdown_table(res["metrics"]))
     print(f"wrote {args.output}/metrics.json, metrics.md and plots")
@@ -346,7 +374,7 @@ def cmd_eval_real(args) -> int:
 
     res = run_real_eval(
         args.checkpoint or shipped_model_path(), args.data, args.output,
-        refine=_refine_options(args),
+        refine=_refine_options(args), fit=_fit_options(args),
     )  # fmt: skip
     print(res["table"])
     return 0
@@ -392,7 +420,7 @@ def cmd_predict(args) -> int:
     est = Estimator(
         args.checkpoint, keypoints=args.keypoints, masks=args.masks, boxes=boxes,
         batch_size=args.batch_size, render=not args.no_render, device=args.device,
-        refine=_refine_options(args), export=_export_formats(args),
+        refine=_refine_options(args), export=_export_formats(args), fit=_fit_options(args),
     )  # fmt: skip
     rc = 0
     with est:

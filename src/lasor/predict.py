@@ -36,6 +36,7 @@ from lasor.synth.proxy import (
 )
 
 if TYPE_CHECKING:
+    from lasor.fit.core import FitOptions
     from lasor.refine import RefineOptions
 
 log = logging.getLogger(__name__)
@@ -57,11 +58,14 @@ class PredictOptions:
         render: write the PNG pictures.
         device: torch device.
         mesh_topology: Anny topology of the written meshes.
-        focal_length: pixels; default the image diagonal.
+        focal_length: pixels; default the photo's EXIF 35 mm-equivalent focal length, else
+            the image diagonal (:mod:`lasor.fit.camera`).
         refine: fit each regressed body to its observed keypoints and mask for a few steps
-            (:mod:`lasor.refine`); None = the regressor's output as is.
+            in the 64 px crop (:mod:`lasor.refine`, the older path); None = off.
         export: rigged files to write per person, any of ``("glb", "bvh")``
             (:mod:`lasor.io.export`).
+        fit: fit each regressed body in the photo's own camera at full resolution
+            (:mod:`lasor.fit`); None = the regressor's output as is (``--fast``).
     """
 
     model_path: Path | None = None
@@ -75,6 +79,7 @@ class PredictOptions:
     focal_length: float | None = None
     refine: RefineOptions | None = None
     export: tuple[str, ...] = ()
+    fit: FitOptions | None = None
 
 
 def shipped_model_path() -> Path:
@@ -182,6 +187,37 @@ class Predictor:
         return iter((self.model, self.body, self.res, self.fit_body))
 
 
+def _focal(name: str, hw: tuple[int, int], opts: PredictOptions) -> float:
+    """The focal length (pixels) of a photo: the option, else EXIF, else the default view."""
+    from lasor.fit.camera import default_focal, photo_focal
+
+    if opts.focal_length:
+        return float(opts.focal_length)
+    path = Path(name)
+    if path.is_file():
+        return photo_focal(path, hw[1], hw[0])[0]
+    return default_focal(hw[1], hw[0])
+
+
+def _fit(pred, cam_ts: np.ndarray, focals: list[float], items: list, fit_body, opts):
+    """:func:`lasor.fit.fit_people` on a regressed batch; returns (params, cam_t, steps)."""
+    from lasor.fit.core import FitStart, fit_people
+
+    start = FitStart(pred.global_orient, pred.body_pose, pred.shape, torch.from_numpy(cam_ts))
+    obs = [o for _, o, *_ in items]
+    res = fit_people(
+        fit_body, start, np.stack([o.keypoints for o in obs]),
+        np.stack([o.confidence for o in obs]),
+        [o.mask for o in obs], [im.shape[:2] for im, *_ in items], focals, opts.fit,
+        boxes=[b for _, _, b, *_ in items],
+        shape_bounds=(0.0, 1.0) if fit_body.name == "anny" else None,
+    )  # fmt: skip
+    out = dataclasses.replace(
+        pred, global_orient=res.global_orient, body_pose=res.body_pose, shape=res.shape
+    )
+    return out, res.cam_t.numpy().astype(np.float64), res.steps_run
+
+
 class PersonItem(NamedTuple):
     """One observed person waiting for regression (a tuple, so older callers can pass tuples).
 
@@ -229,7 +265,8 @@ def load_predictor(model_path: Path, opts: PredictOptions) -> Predictor:
         model_path=cfg.model.body_model_path,
     ).to(opts.device)
     fit_body = None
-    if opts.refine is not None and opts.refine.steps > 0:
+    fitting = opts.fit is not None and opts.fit.steps > 0
+    if fitting or (opts.refine is not None and opts.refine.steps > 0):
         fit_body = body
         if anny and cfg.model.topology != opts.mesh_topology:
             fit_body = load_body_model("anny", topology=cfg.model.topology).to(opts.device)
@@ -249,14 +286,15 @@ def person_items(image: np.ndarray, people: list, name: str) -> list[PersonItem]
     ]
 
 
-def network_inputs(version: int, items: list, res: int, focal_length: float | None = None):
+def network_inputs(version: int, items: list, res: int, focals: float | list[float] | None = None):
     """The network input of observed people, through ``lasor.synth.proxy`` (as in training).
 
     Args:
         version: the model's proxy version.
         items: list of ``(image, observation, crop_box, ...)``.
         res: proxy resolution.
-        focal_length: pixels; default ``focal_for`` each image (its diagonal).
+        focals: focal length in pixels, one for all or one per person; default ``focal_for``
+            each image (its diagonal).
 
     Returns:
         ``(inputs, proxy_picture, (silhouettes, joints, confidence))``: the model's input dict,
@@ -265,10 +303,11 @@ def network_inputs(version: int, items: list, res: int, focal_length: float | No
     """
     crops = [crop_observation(o.mask, o.keypoints, o.confidence, b, res) for _, o, b, *_ in items]
     sil, joints, conf = (np.stack([c[i] for c in crops]) for i in range(3))
+    fs = focals if isinstance(focals, (list, tuple)) else [focals] * len(items)
     geometry = np.stack(
         [
-            crop_geometry(b, im.shape[:2], focal_for(im.shape[:2], focal_length))
-            for im, _, b, *_ in items
+            crop_geometry(b, im.shape[:2], f or focal_for(im.shape[:2], None))
+            for (im, _, b, *_), f in zip(items, fs, strict=True)
         ]
     )
     inputs = model_inputs(version, sil, joints, conf, geometry)
@@ -280,19 +319,19 @@ def regress(
     predictor: Predictor,
     items: list,
     timing: dict | None = None,
-    focal_length: float | None = None,
+    focals: float | list[float] | None = None,
 ) -> Regression:
     """Network input + regressor for a batch of people (step 3): crop, encode, model call.
 
-    ``focal_length``: pixels, for the crop geometry of version-2 inputs (default: each image's
-    diagonal, as ``assemble_results`` assumes).
+    ``focals``: pixels (one, or one per person), for the crop geometry of version-2 inputs
+    (default: each image's diagonal).
 
     ``timing``: optional dict; seconds are added under "proxy" (the network input) and
     "regression" (the model call).
     """
     t = time.perf_counter()
     inputs, proxy, (sil, joints, conf) = network_inputs(
-        predictor.model.proxy_version, items, predictor.res, focal_length
+        predictor.model.proxy_version, items, predictor.res, focals
     )
     inputs = {k: v.to(predictor.device) for k, v in inputs.items()}
     if timing is not None:
@@ -365,12 +404,15 @@ def assemble_results(
     focal_length: float | None = None,
     cam_t: np.ndarray | None = None,
     extra: dict | None = None,
+    focals: list[float] | None = None,
 ) -> list:
     """One ``PersonResult`` per person, in the camera frame of its photo (step 6).
 
     Args:
         pred: ``RegressorOutput`` of the N people. bout: the posed bodies (``pose_bodies``).
-        cam_t: optional (N, 3) translations replacing ``place_camera``'s (e.g. smoothed video).
+        cam_t: optional (N, 3) translations replacing ``place_camera``'s (e.g. smoothed video,
+            or fitted).
+        focals: optional per-person focal lengths (pixels) replacing ``focal_length``.
         extra: copied into every result's ``extra``.
     """
     from lasor.body.rotations import rotmat_to_axis_angle
@@ -380,7 +422,7 @@ def assemble_results(
     results = []
     for k, (image, obs, box, name, pidx) in enumerate(items):
         h, w = image.shape[:2]
-        focal = focal_for((h, w), focal_length)
+        focal = focals[k] if focals is not None else focal_for((h, w), focal_length)
         t = place_camera(pred.cam[k].cpu().numpy(), box, (h, w), focal)
         if cam_t is not None:
             t = np.asarray(cam_t[k], np.float32)
@@ -435,7 +477,8 @@ def run_people(
         (list of PersonResult, proxy tensor (N, C, R, R)).
     """
     timing = {} if timing is None else timing
-    reg = regress(predictor, items, timing, opts.focal_length)
+    focals = [_focal(it[3], it[0].shape[:2], opts) for it in items]
+    reg = regress(predictor, items, timing, focals)
     t = time.perf_counter()
     pred = reg.pred
     refine_steps = opts.refine.steps if opts.refine is not None else 0
@@ -445,10 +488,26 @@ def run_people(
         pred = refine_people(predictor, reg, items, opts.refine)
         timing["refine"] = timing.get("refine", 0.0) + time.perf_counter() - t
         t = time.perf_counter()
+    cam_ts = np.stack(
+        [
+            place_camera(pred.cam[k].cpu().numpy(), it[2], it[0].shape[:2], focals[k])
+            for k, it in enumerate(items)
+        ]
+    )
+    fit_steps = 0
+    if opts.fit is not None and opts.fit.steps > 0:
+        timing["regression"] = timing.get("regression", 0.0) + time.perf_counter() - t
+        t = time.perf_counter()
+        body = predictor.fit_body or predictor.body
+        pred, cam_ts, fit_steps = _fit(pred, cam_ts, focals, items, body, opts)
+        timing["fit"] = timing.get("fit", 0.0) + time.perf_counter() - t
+        t = time.perf_counter()
     bout = pose_bodies(predictor.body, pred)
     timing["regression"] = timing.get("regression", 0.0) + time.perf_counter() - t
-    extra = {"refine_steps": refine_steps} if refine_steps else {}
-    results = assemble_results(items, pred, bout, predictor.body, opts.focal_length, extra=extra)
+    extra = {k: v for k, v in (("refine_steps", refine_steps), ("fit_steps", fit_steps)) if v}
+    results = assemble_results(
+        items, pred, bout, predictor.body, cam_t=cam_ts, extra=extra, focals=focals
+    )
     return results, reg.proxy
 
 
@@ -543,12 +602,14 @@ def predict(
     own_detector = detector is None
     if own_detector:
         detector = make_detector(opts)
-    fit_body = predictor.fit_body
     summary: dict = {"model": str(model_path), "images": [], "failed": 0, "people": 0}
-    summary["refine"] = None if fit_body is None else dataclasses.asdict(opts.refine)
+    summary["refine"] = None if opts.refine is None else dataclasses.asdict(opts.refine)
     timing = {"frontend": 0.0, "proxy": 0.0, "regression": 0.0, "outputs": 0.0, "render": 0.0}
-    if fit_body is not None:
+    if opts.refine is not None and opts.refine.steps > 0:
         timing["refine"] = 0.0
+    summary["fit"] = None if opts.fit is None else dataclasses.asdict(opts.fit)
+    if opts.fit is not None and opts.fit.steps > 0:
+        timing["fit"] = 0.0
 
     pending: list[tuple] = []  # (image_path, PersonItem)
     entries: dict[str, dict] = {}
@@ -631,6 +692,8 @@ def predict(
         detector.close()
     n = max(len(images), 1)
     summary["timing_ms_per_photo"] = {k: round(v * 1000 / n, 2) for k, v in timing.items()}
+    if "fit" in timing:
+        summary["fit_ms_per_person"] = round(timing["fit"] * 1000 / max(summary["people"], 1), 1)
     summary["wall_s"] = round(time.perf_counter() - t0, 2)
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
     return summary

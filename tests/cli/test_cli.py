@@ -177,7 +177,7 @@ def test_predict_refine_fits_the_observed_keypoints(tmp_path, tiny_model):
     _openpose(photos / "a.json")
     base = ["predict", str(photos / "a.png"), "--checkpoint", str(tiny_model),
             "--keypoints", str(photos), "--no-render"]  # fmt: skip
-    assert main([*base, "-o", str(tmp_path / "plain")]) == 0
+    assert main([*base, "-o", str(tmp_path / "plain"), "--fast"]) == 0
     assert main([*base, "-o", str(tmp_path / "fit"), "--refine", "30"]) == 0
     plain, fit = load_npz(tmp_path / "plain" / "a.npz"), load_npz(tmp_path / "fit" / "a.npz")
     ok = plain["observed_confidence"] >= 0.3
@@ -194,6 +194,32 @@ def test_predict_refine_fits_the_observed_keypoints(tmp_path, tiny_model):
     assert json.loads((tmp_path / "plain" / "summary.json").read_text())["refine"] is None
 
 
+def test_predict_fits_in_the_photo_camera_by_default(tmp_path, tiny_model):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    _person_image(photos / "a.png")
+    _openpose(photos / "a.json")
+    base = ["predict", str(photos / "a.png"), "--checkpoint", str(tiny_model),
+            "--keypoints", str(photos), "--no-render"]  # fmt: skip
+    assert main([*base, "-o", str(tmp_path / "plain"), "--fast"]) == 0
+    assert main([*base, "-o", str(tmp_path / "fit"), "--fit-steps", "30"]) == 0
+    plain, fit = load_npz(tmp_path / "plain" / "a.npz"), load_npz(tmp_path / "fit" / "a.npz")
+    ok = plain["observed_confidence"] >= 0.3
+
+    def err(z):
+        return np.linalg.norm(z["joints2d_coco"] - z["observed_keypoints"], axis=1)[ok].mean()
+
+    assert err(fit) < 0.5 * err(plain), (err(plain), err(fit))
+    # cam_t, focal length and 2D joints agree: the written projection is the pinhole's
+    j = fit["joints3d_coco"]
+    uv = fit["focal_length"] * j[:, :2] / j[:, 2:3] + fit["principal_point"]
+    np.testing.assert_allclose(fit["joints2d_coco"], uv, rtol=1e-5, atol=1e-3)
+    assert json.loads((tmp_path / "fit" / "a.json").read_text())["extra"]["fit_steps"] > 0
+    summary = json.loads((tmp_path / "fit" / "summary.json").read_text())
+    assert summary["fit"]["steps"] == 30 and summary["fit_ms_per_person"] > 0
+    assert json.loads((tmp_path / "plain" / "summary.json").read_text())["fit"] is None
+
+
 def test_predict_example_with_mediapipe(tmp_path, tiny_model):
     if importlib.util.find_spec("mediapipe") is None:
         pytest.skip("MediaPipe front end not installed")
@@ -202,9 +228,11 @@ def test_predict_example_with_mediapipe(tmp_path, tiny_model):
     assert (out / "aldrin_overlay.png").exists() and (out / "aldrin.obj").exists()
 
 
+@pytest.mark.slow
 def test_eval_synthetic_tiny(tmp_path, tiny_model):
     out = tmp_path / "ev"
-    args = ["eval", "synthetic", "--checkpoint", str(tiny_model), "-n", "16", "-o", str(out)]
+    args = ["eval", "synthetic", "--checkpoint", str(tiny_model), "-n", "16", "-o", str(out),
+            "--fast"]  # fmt: skip
     assert main(args) == 0
     m = json.loads((out / "metrics.json").read_text())
     assert m["n"] == 16 and m["metrics"]["all"]["n"] == 16
@@ -223,6 +251,15 @@ def test_eval_synthetic_tiny(tmp_path, tiny_model):
     per2 = np.load(tmp_path / "fit" / "per_sample.npz")
     assert np.isfinite(per2["pa_mpjpe"]).all() and not np.allclose(per2["mpjpe"], per["mpjpe"])
     assert np.array_equal(per2["frac"], per["frac"])  # same samples
+    # fitted in the crop's camera (lasor.fit), the default of lasor eval
+    args = ["eval", "synthetic", "--checkpoint", str(tiny_model), "-n", "16", "-o",
+            str(tmp_path / "fit2"), "--fit-steps", "4"]  # fmt: skip
+    assert main(args) == 0
+    m3 = json.loads((tmp_path / "fit2" / "metrics.json").read_text())
+    assert m["fit"] is None and m3["fit"]["steps"] == 4 and m3["fit_ms_per_sample"] > 0
+    per3 = np.load(tmp_path / "fit2" / "per_sample.npz")
+    assert np.isfinite(per3["pa_mpjpe"]).all() and not np.allclose(per3["mpjpe"], per["mpjpe"])
+    assert np.array_equal(per3["frac"], per["frac"])
 
 
 def test_synth_preview_and_export(tmp_path):

@@ -98,7 +98,7 @@ def test_training_and_prediction_build_the_same_input(synthetic_batch):
             bbox=box.as_array(), mask=mask, source="test",
         )  # fmt: skip
         image = np.zeros((size, size, 3), np.uint8)
-        inputs, _, _ = network_inputs(2, [(image, obs, box, "x", 0)], r, focal_length=f)
+        inputs, _, _ = network_inputs(2, [(image, obs, box, "x", 0)], r, focals=f)
         torch.testing.assert_close(inputs["mask"][0], b["mask"][i])
         torch.testing.assert_close(inputs["geometry"][0], b["geometry"][i], atol=1e-6, rtol=1e-5)
         present = conf > 0

@@ -140,11 +140,12 @@ def markdown_table(rows: list[dict]) -> str:
 
 
 def run_real_eval(
-    checkpoint: Path, data_root: Path, out_dir: Path, render: bool = True, refine=None
+    checkpoint: Path, data_root: Path, out_dir: Path, render: bool = True, refine=None, fit=None
 ) -> dict:
     """Evaluate on every labelled person under ``data_root``; writes metrics.json/.md, overlays.
 
-    ``refine``: a ``lasor.refine.RefineOptions`` to evaluate with refinement (default off).
+    ``refine``: a ``lasor.refine.RefineOptions`` to evaluate with refinement (default off);
+    ``fit``: a ``lasor.fit.FitOptions`` to evaluate with full-resolution fitting (default off).
     """
     import warnings
 
@@ -157,7 +158,7 @@ def run_real_eval(
     items = load_real_suite(data_root)
     if not items:
         raise FileNotFoundError(f"no labelled real photos under {data_root}")
-    opts = PredictOptions(render=False, refine=refine)
+    opts = PredictOptions(render=False, refine=refine, fit=fit)
     model, body, res, fit_body = load_predictor(checkpoint, opts)
     try:
         from lasor.frontend.mediapipe_pose import MediaPipePose

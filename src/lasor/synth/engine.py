@@ -83,8 +83,9 @@ def make_batch(
         ``global_orient (B, 3, 3)`` (camera frame), ``body_pose (B, P, 3, 3)``, ``shape (B, S)``,
         the posed target body root-centred in the camera orientation ``target_vertices (B, V,
         3)``, ``target_keypoints (B, 17, 3)``, ``target_h36m (B, 17, 3)`` (when the bank has
-        them), ``joints2d (B, 17, 2)`` (crop ndc [-1, 1]), ``joints2d_vis (B, 17)`` (1 where the joint lies in the crop: synthetic 2D
-        targets are exact even when occluded), ``silhouette (B, R, R)`` (the target's full
+        them), ``joints2d (B, 17, 2)`` (crop ndc [-1, 1]), ``joints2d_vis (B, 17)`` (1 where
+        the joint lies in the crop: synthetic 2D targets are exact even when occluded),
+        ``silhouette (B, R, R)`` (the target's full
         silhouette); bookkeeping ``joints_visible (B, 17)`` (not occluded by anything, incl.
         itself), ``self_occluded (B, 17)``, ``occluded_fraction (B,)``, ``occlusion (B,)`` flags.
     """
