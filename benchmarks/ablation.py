@@ -15,6 +15,15 @@ on a many-core machine (2 cores here: two 1-thread processes, two variants each)
     OMP_WAIT_POLICY=PASSIVE python benchmarks/ablation.py --only 2,3 --threads 1 &
     # when both finish (or any later time): python benchmarks/ablation.py --report
 
+``--study branches`` ablates the hybrid regressor's branches (``configs/train_hybrid.yaml``:
+keypoint MLP + mask CNN, keypoints only, mask only; the crop geometry always in) at equal CPU
+time rather than equal steps: each variant's training step is timed on the same batches first
+and its step count scaled so that all get the CPU time ``--steps`` steps of the full model take;
+scored on the v2 benchmark (``lasor eval synthetic --benchmark v2``), written to
+``branches.{json,md}``:
+
+    python benchmarks/ablation.py --study branches --steps 1200 --threads 1
+
 ``--study architecture`` runs the same protocol over encoder layouts instead (global pooling,
 as shipped; a flattened 4x4 feature grid with CoordConv inputs; that plus a direct heatmap
 readout; the grid and global pooling together; see ``lasor.model.regressor``), writing
@@ -47,8 +56,53 @@ STUDIES = {
         "4x4 grid + global pooling + CoordConv": LASOR + BOTH,
         "4x4 grid, no CoordConv": [*LASOR, "model.pool=flatten"],
     },
+    "branches": {
+        "keypoints + mask (hybrid)": ["model.branches=[keypoints,mask]"],
+        "keypoints only": ["model.branches=[keypoints]"],
+        "mask only": ["model.branches=[mask]"],
+    },
 }
-RESULT_NAME = {"lasor": "ablation", "architecture": "architecture"}
+RESULT_NAME = {"lasor": "ablation", "architecture": "architecture", "branches": "branches"}
+#: studies trained from their own config at equal CPU time, scored on the v2 benchmark
+EQUAL_TIME = {"branches": (Path("configs/train_hybrid.yaml"), "v2")}
+
+
+def step_costs(config: Path, variants: dict, threads: int) -> list[float]:
+    """Seconds per training step of each variant, timed on the same three batches."""
+    import torch
+
+    from lasor.train.checkpoint import build_body_model, build_regressor
+    from lasor.train.config import load_config
+    from lasor.train.loop import build_criterion, make_dataset
+
+    torch.set_num_threads(max(threads, 1))
+    costs = []
+    batches = None
+    for sets in variants.values():
+        cfg = load_config(config, [*sets, "data.bank_size=1000"])
+        body = build_body_model(cfg.model)
+        if batches is None:
+            ds = make_dataset(cfg, "train", 0, body)
+            batches = [ds[i] for i in range(3)]
+        torch.manual_seed(0)
+        reg, crit = build_regressor(cfg.model, body), build_criterion(cfg)
+        opt = torch.optim.Adam(reg.parameters(), 1e-4)
+
+        def step(b, reg=reg, crit=crit, opt=opt, body=body):
+            total, _ = crit(reg.run(b), b, body)
+            opt.zero_grad()
+            total.backward()
+            opt.step()
+
+        step(batches[0])
+        times = []
+        for _ in range(3):
+            t = time.perf_counter()
+            for b in batches:
+                step(b)
+            times.append((time.perf_counter() - t) / len(batches))
+        costs.append(sorted(times)[1])
+    return costs
 
 
 def main() -> None:
@@ -71,22 +125,39 @@ def main() -> None:
     from lasor.train.loop import train
 
     only = {int(x) for x in args.only.split(",") if x} or set(range(len(variants)))
+    steps = [args.steps] * len(variants)
+    benchmark = "v1"
+    costs = None
+    if args.study in EQUAL_TIME:
+        args.config, benchmark = EQUAL_TIME[args.study]
+        cost_file = args.out / "step_costs.json"
+        if cost_file.exists():
+            costs = json.loads(cost_file.read_text())
+        elif not args.report:
+            costs = step_costs(args.config, variants, args.threads)
+            cost_file.parent.mkdir(parents=True, exist_ok=True)
+            cost_file.write_text(json.dumps(costs) + "\n")
+        if costs is not None:
+            steps = [round(args.steps * costs[0] / c) for c in costs]
     for i, sets in enumerate(variants.values()):
         out = args.out / f"v{i}"
         if args.report or i not in only or (out / "ablation_row.json").exists():
             continue
-        warm = min(500, args.steps // 10)
-        common = [f"optim.steps={args.steps}", f"run.out_dir={out}", "run.tensorboard=false",
+        warm = min(500, steps[i] // 10)
+        common = [f"optim.steps={steps[i]}", f"run.out_dir={out}", "run.tensorboard=false",
                   "run.progress=false", f"optim.warmup_steps={warm}",
                   f"run.num_threads={args.threads}"]  # fmt: skip
         cfg = load_config(args.config, common + sets)
         t = time.perf_counter()
         if not (out / "last.pt").exists() or args.resume:
             train(cfg, resume=(out / "last.pt").exists())
-        res = run_synthetic_eval(out / "last.pt", out / "eval", n=args.n, seed=0)
+        res = run_synthetic_eval(
+            out / "last.pt", out / "eval", n=args.n, seed=0, benchmark=benchmark
+        )
         m = res["metrics"]
         row = {
-            "train_eval_s": round(time.perf_counter() - t, 1), "steps": args.steps,
+            "train_eval_s": round(time.perf_counter() - t, 1), "steps": steps[i],
+            "step_s": None if costs is None else round(costs[i], 4), "benchmark": benchmark,
             "settings": sets,
             "n_unoccluded": m["unoccluded"]["n"], "n_heavy": m["heavy"]["n"],
             **{f"{s}_{k}": m[s][k] for s in ("unoccluded", "heavy", "all")
@@ -101,7 +172,7 @@ def main() -> None:
     if len(rows) < len(variants):
         print(json.dumps({"evaluated": sorted(rows), "missing": len(variants) - len(rows)}))
         return
-    paired = paired_differences(args, variants, run_synthetic_eval)
+    paired = paired_differences(args, variants, run_synthetic_eval, benchmark)
     first = next(iter(variants))
     r0 = next(iter(rows.values()))
     lines = ["| variant | PA-MPJPE unoccluded | PA-MPJPE heavily occluded | PA-MPJPE all | "
@@ -111,8 +182,18 @@ def main() -> None:
         lines.append(f"| {name} | {r['unoccluded_pa_mpjpe']:.1f} | {r['heavy_pa_mpjpe']:.1f} | "
                      f"{r['all_pa_mpjpe']:.1f} | {r['all_mpjpe']:.1f} | {r['all_pve']:.1f} | "
                      f"{r['all_pve_t_sc']:.1f} |")  # fmt: skip
-    lines += ["", f"({r0['steps']} steps each from scratch, same seed; test set {args.n} held-out "
-              f"samples: {r0['n_unoccluded']} unoccluded, {r0['n_heavy']} heavily occluded; mm)",
+    budget = (
+        f"{r0['steps']} steps each"
+        if costs is None
+        else "equal CPU time (steps: "
+        + ", ".join(str(r["steps"]) for r in rows.values())
+        + "; seconds per step: "
+        + ", ".join(f"{c:.3f}" for c in costs)
+        + ")"
+    )
+    lines += ["", f"({budget} from scratch, same seed; test set {args.n} held-out samples of "
+              f"benchmark {benchmark}: {r0['n_unoccluded']} unoccluded, {r0['n_heavy']} heavily "
+              "occluded; mm)",
               "",
               f"Paired difference to \"{first}\" on the same test samples (variant minus it, "
               "mean ± 95 % interval of the mean over test samples; positive = worse; "
@@ -127,12 +208,13 @@ def main() -> None:
         lines.append(f"| {name} | " + " | ".join(f"{m:+.1f} ± {h:.1f}" for m, h in cells) + " |")
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{result}.md").write_text("\n".join(lines) + "\n")
-    line = json.dumps({"steps": r0["steps"], "n": args.n, "variants": rows, "paired": paired})
+    line = json.dumps({"steps": r0["steps"], "n": args.n, "benchmark": benchmark,
+                       "step_s": costs, "variants": rows, "paired": paired})  # fmt: skip
     (RESULTS / f"{result}.json").write_text(line + "\n")
     print(line)
 
 
-def paired_differences(args, variants: dict, run_synthetic_eval) -> dict:
+def paired_differences(args, variants: dict, run_synthetic_eval, benchmark: str = "v1") -> dict:
     """Per-stratum mean and 95 % half-width of (variant - first variant) per-sample errors."""
     import numpy as np
 
@@ -142,7 +224,7 @@ def paired_differences(args, variants: dict, run_synthetic_eval) -> dict:
     for i in range(len(variants)):
         out = args.out / f"v{i}"
         if not (out / "eval" / "per_sample.npz").exists():  # evaluated before it was saved
-            run_synthetic_eval(out / "last.pt", out / "eval", n=args.n, seed=0)
+            run_synthetic_eval(out / "last.pt", out / "eval", n=args.n, seed=0, benchmark=benchmark)
         per.append(dict(np.load(out / "eval" / "per_sample.npz")))
     res = {}
     for name, p in zip(list(variants)[1:], per[1:], strict=True):
