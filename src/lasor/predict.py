@@ -47,6 +47,9 @@ class PredictOptions:
         focal_length: pixels; default the image diagonal.
         refine: fit each regressed body to its observed keypoints and mask for a few steps
             (:mod:`lasor.refine`); None = the regressor's output as is.
+        person: without keypoints or boxes: "all" = every person found (person 0 = the most
+            prominent, see `lasor.frontend.people`), "largest" = only the most prominent.
+        max_people: at most this many people per photo (None = all).
     """
 
     model_path: Path | None = None
@@ -59,6 +62,9 @@ class PredictOptions:
     mesh_topology: str = "anny"
     focal_length: float | None = None
     refine: RefineOptions | None = None
+    # --- multi-person front end (issue 17) ---
+    person: str = "all"
+    max_people: int | None = None
 
 
 def shipped_model_path() -> Path:
@@ -119,6 +125,9 @@ def observe(image_path: Path, image: np.ndarray, opts: PredictOptions, detector)
     if detector is None:
         raise FrontendError(image_path, "no keypoints given and the MediaPipe front end is off")
     boxes = opts.boxes.get(image_path.name, opts.boxes.get(str(image_path), None))
+    if boxes is None and hasattr(detector, "people"):  # multi-person front end (issue 17)
+        found = detector.people(image, max_people=opts.max_people, person=opts.person)
+        return [_with_mask(o, mask) for o in found[:1]] if mask is not None else found
     people = []
     for box in [None] if boxes is None else list(boxes):
         obs = detector(image, bbox=box)
@@ -267,7 +276,7 @@ def predict(images: list[Path], out_dir: Path, opts: PredictOptions, progress: b
     """Run the whole pipeline on photos; returns (and writes) the run summary."""
     from lasor.frontend.files import load_image
     from lasor.io.mesh import write_obj, write_ply
-    from lasor.io.pictures import write_person_pictures
+    from lasor.io.pictures import write_all_overlay, write_person_pictures
     from lasor.io.results import save_json, save_npz
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -277,8 +286,9 @@ def predict(images: list[Path], out_dir: Path, opts: PredictOptions, progress: b
     detector = None
     if opts.keypoints is None:
         from lasor.frontend.mediapipe_pose import MediaPipePose
+        from lasor.frontend.people import MultiPersonFrontend
 
-        detector = MediaPipePose()
+        detector = MultiPersonFrontend(MediaPipePose())
     summary: dict = {"model": str(model_path), "images": [], "failed": 0, "people": 0}
     summary["refine"] = None if fit_body is None else dataclasses.asdict(opts.refine)
     timing = {"frontend": 0.0, "proxy": 0.0, "regression": 0.0, "outputs": 0.0, "render": 0.0}
@@ -288,6 +298,8 @@ def predict(images: list[Path], out_dir: Path, opts: PredictOptions, progress: b
     pending: list[tuple] = []  # (image_path, image, person_index, obs, box)
     entries: dict[str, dict] = {}
     stems: dict[str, str] = {}  # image path -> output stem (unique within the run)
+    expected: dict[str, int] = {}  # image path -> people sent to the regressor
+    finished: dict[str, list] = {}  # image path -> (person index, result) written so far
 
     def fail(ipath: Path, message: str) -> None:
         entry = entries[str(ipath)]
@@ -341,6 +353,14 @@ def predict(images: list[Path], out_dir: Path, opts: PredictOptions, progress: b
                 continue
             entries[str(ipath)]["people"].append({"stem": stem, "frontend": obs.source})
             summary["people"] += 1
+            finished.setdefault(str(ipath), []).append((pidx, r))
+            if opts.render and len(finished[str(ipath)]) == expected[str(ipath)] > 1:
+                write_all_overlay(
+                    out_dir,
+                    base,
+                    image,
+                    [x for _, x in sorted(finished[str(ipath)], key=lambda t: t[0])],
+                )
 
     it = images
     if progress:
@@ -362,6 +382,7 @@ def predict(images: list[Path], out_dir: Path, opts: PredictOptions, progress: b
         except (FrontendError, ValueError, OSError) as e:
             fail(ipath, str(e))
             continue
+        expected[str(ipath)] = len(people)
         pending += [
             (ipath, image, k, o, b) for k, (o, b) in enumerate(zip(people, boxes, strict=True))
         ]

@@ -223,7 +223,9 @@ def model_path() -> Path:
     """The pose detector inside the installed mediapipe wheel (without importing mediapipe)."""
     spec = importlib.util.find_spec("mediapipe")
     if spec is None or not spec.submodule_search_locations:
-        raise ImportError("MediaPipe is not installed; install it with `pip install 'lasor[mediapipe]'`")
+        raise ImportError(
+            "MediaPipe is not installed; install it with `pip install 'lasor[mediapipe]'`"
+        )
     p = Path(spec.submodule_search_locations[0]) / "modules/pose_detection/pose_detection.tflite"
     if not p.is_file():
         raise FileNotFoundError(f"{p}: mediapipe's pose detector is missing from this wheel")
@@ -308,7 +310,9 @@ class PersonDetector:
         """
         img = np.asarray(image)
         if img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.uint8:
-            raise ValueError(f"image must be an (H, W, 3) uint8 RGB array, got {img.dtype} {img.shape}")
+            raise ValueError(
+                f"image must be an (H, W, 3) uint8 RGB array, got {img.dtype} {img.shape}"
+            )
         dets = self._detect_window(img, 0, 0)
         h, w = img.shape[:2]
         for x0, y0, x1, y1 in tile_grid(h, w, self.tiles, self.tile_fraction):
@@ -316,7 +320,11 @@ class PersonDetector:
         dets.sort(key=lambda d: -d.score)
         kept: list[Detection] = []
         for d in dets:
-            if not kept or box_iou(d.face_box, np.stack([k.face_box for k in kept])).max() <= self.iou_threshold:
+            if (
+                not kept
+                or box_iou(d.face_box, np.stack([k.face_box for k in kept])).max()
+                <= self.iou_threshold
+            ):
                 kept.append(d)
         return kept
 

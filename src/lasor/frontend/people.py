@@ -128,7 +128,9 @@ def separate_masks(people: list[PersonObservation]) -> list[PersonObservation]:
             new_masks[i, ys, xs] = owner == i
     for i, k in enumerate(masked):
         p = people[k]
-        box = bbox_from_observation(p.keypoints, np.where(_sure(p), p.confidence, 0.0), new_masks[i])
+        box = bbox_from_observation(
+            p.keypoints, np.where(_sure(p), p.confidence, 0.0), new_masks[i]
+        )
         out[k] = replace(p, mask=new_masks[i], bbox=p.bbox if box is None else box)
     return out
 
