@@ -1,4 +1,4 @@
-"""Multi-person front end: detector decoding and NMS, person choice, mask separation, real photos."""
+"""Multi-person front end: detector decoding, NMS, person choice, mask separation, real photos."""
 
 from __future__ import annotations
 
