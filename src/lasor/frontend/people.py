@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import replace
 from typing import Any
 
@@ -142,6 +143,7 @@ def select_people(
     max_people: int | None = None,
     person: str = "all",
     min_size: float = 32.0,
+    min_keypoints: int = 6,
 ) -> list[PersonObservation]:
     """Order by prominence, drop duplicates and people under ``min_size``, separate the masks.
 
@@ -151,6 +153,7 @@ def select_people(
         max_people: keep at most this many (the most prominent); None = all.
         person: "all", or "largest" = only the most prominent person.
         min_size: minimum longer box side in pixels.
+        min_keypoints: minimum number of confident (>= 0.5) keypoints (a face alone is no body).
 
     Returns:
         Observations, most prominent first (person 0).
@@ -160,7 +163,9 @@ def select_people(
     ranked = sorted(people, key=lambda p: -prominence(p.bbox, image_hw))
     ranked = remove_duplicates(ranked)
     ranked = separate_masks(ranked)
-    ranked = [p for p in ranked if _body_size(p) >= min_size]
+    ranked = [
+        p for p in ranked if _body_size(p) >= min_size and int(_sure(p).sum()) >= min_keypoints
+    ]
     # boxes shrink once masks are apart: rank again
     ranked.sort(key=lambda p: -prominence(p.bbox, image_hw))
     limit = 1 if person == "largest" else max_people
@@ -175,6 +180,11 @@ class MultiPersonFrontend:
         detector: a `lasor.frontend.detector.PersonDetector` (default: a new one).
         max_windows: at most this many detector windows are sent to MediaPipe (best score first).
         min_size: see `select_people`.
+        max_offset: MediaPipe's person in a window is the detection's when their mid-hips are
+            within this fraction of the window's side (else see `_window_person`).
+        passes: detection rounds; from the second on, the people found so far are greyed out
+            (their separated masks) and the detector runs again, for people they hid (it stops
+            early when a round adds nobody).
 
     ``frontend(image, bbox=box)`` is the single-box path (``pose(image, bbox=box)``), so this can
     stand in for a `MediaPipePose`; ``frontend.people(image, ...)`` finds everyone.
@@ -186,6 +196,8 @@ class MultiPersonFrontend:
         detector: Any | None = None,
         max_windows: int = 12,
         min_size: float = 32.0,
+        max_offset: float = 0.15,
+        passes: int = 2,
     ) -> None:
         if pose is None:
             from lasor.frontend.mediapipe_pose import MediaPipePose
@@ -199,7 +211,10 @@ class MultiPersonFrontend:
         self.detector = detector
         self.max_windows = int(max_windows)
         self.min_size = float(min_size)
+        self.max_offset = float(max_offset)
+        self.passes = int(passes)
         self.last_detections: list = []
+        self.last_detector_s = 0.0  # seconds in the detector during the last `people` call
 
     def __call__(self, image: np.ndarray, bbox: Any | None = None) -> PersonObservation | None:
         return self.pose(image, bbox=bbox)
@@ -212,29 +227,74 @@ class MultiPersonFrontend:
         Falls back to MediaPipe on the whole photo when the detector finds nobody.
         """
         hw = image.shape[:2]
-        dets = self.detector(image)[: self.max_windows]
-        self.last_detections = dets
-        found = []
-        for d in dets:
-            # MediaPipePose pads a box by `bbox_padding` per side; undo it so that the window it
-            # sees is the detector's (MediaPipe's own ROI)
-            c = (d.window[:2] + d.window[2:]) / 2
-            half = d.size / 2 / (1 + 2 * self.pose.bbox_padding)
-            obs = self.pose(image, bbox=np.concatenate([c - half, c + half]))
-            if obs is None:
-                continue
-            sure = np.where(obs.confidence >= SURE, obs.confidence, 0.0)
-            box = bbox_from_observation(obs.keypoints, sure, obs.mask)
-            if box is not None:
-                box = np.clip(box, -0.5, [hw[1] - 0.5, hw[0] - 0.5] * 2)
-                obs = replace(obs, bbox=box, source="detector+mediapipe")
-                found.append(obs)
+        found: list[PersonObservation] = []
+        self.last_detections = []
+        self.last_detector_s = 0.0
+        scene = image
+        for k in range(self.passes):
+            if k > 0:  # grey out everyone found so far: the detector then sees who they hid
+                if not found:
+                    break
+                scene = image.copy()
+                for p in separate_masks(found):
+                    if p.mask is not None:
+                        scene[p.mask] = 128
+            t = time.perf_counter()
+            dets = self.detector(scene)[: self.max_windows]
+            self.last_detector_s += time.perf_counter() - t
+            self.last_detections += dets
+            before = len(found)
+            for d in dets:
+                obs = self._window_person(scene, d)
+                if obs is None:
+                    continue
+                sure = np.where(obs.confidence >= SURE, obs.confidence, 0.0)
+                box = bbox_from_observation(obs.keypoints, sure, obs.mask)
+                if box is not None:
+                    box = np.clip(box, -0.5, [hw[1] - 0.5, hw[0] - 0.5] * 2)
+                    found.append(replace(obs, bbox=box, source=f"detector+mediapipe:{k}"))
+            if len(found) == before:
+                break
         if not found:
             obs = self.pose(image)
             found = [] if obs is None else [obs]
         return select_people(
             found, hw, max_people=max_people, person=person, min_size=self.min_size
         )
+
+    def _window_person(self, image: np.ndarray, d: Any) -> PersonObservation | None:
+        """MediaPipe in the detection's window; if it locked onto someone else (its mid-hip is
+        farther than ``self.max_offset`` x the window from the detection's), that person's mask
+        pixels nearer to them than to the detection's hip-shoulder line are greyed out and
+        MediaPipe runs once more."""
+        # MediaPipePose pads a box by `bbox_padding` per side; undo it so that the window it
+        # sees is the detector's (MediaPipe's own ROI)
+        c = (d.window[:2] + d.window[2:]) / 2
+        half = d.size / 2 / (1 + 2 * self.pose.bbox_padding)
+        box = np.concatenate([c - half, c + half])
+        obs = self.pose(image, bbox=box)
+        if obs is None or self._on_target(obs, d):
+            return obs
+        wrong = obs
+        if wrong.mask is None:
+            return None
+        ys, xs = np.nonzero(wrong.mask)
+        px = np.stack([xs, ys], 1).astype(np.float64)
+        target = d.keypoints[[0, 2]].astype(np.float64)
+        d_target = _segment_distance(px, target[0], target[1]) / max(d.size, 1.0)
+        d_wrong = _skeleton_distance(wrong, px) * _body_size(wrong) / max(d.size, 1.0)
+        grey = d_wrong < d_target
+        painted = image.copy()
+        painted[ys[grey], xs[grey]] = 128
+        obs = self.pose(painted, bbox=box)
+        if obs is None or not self._on_target(obs, d):
+            return None
+        log.debug("window %s: found its person after greying out another", np.round(box))
+        return obs
+
+    def _on_target(self, obs: PersonObservation, d: Any) -> bool:
+        hips = obs.keypoints[[11, 12]].mean(0)
+        return bool(np.linalg.norm(hips - d.keypoints[0]) <= self.max_offset * d.size)
 
     def close(self) -> None:
         self.pose.close()
