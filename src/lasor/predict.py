@@ -286,9 +286,14 @@ def predict(images: list[Path], out_dir: Path, opts: PredictOptions, progress: b
     detector = None
     if opts.keypoints is None:
         from lasor.frontend.mediapipe_pose import MediaPipePose
-        from lasor.frontend.people import MultiPersonFrontend
 
-        detector = MultiPersonFrontend(MediaPipePose())
+        detector = MediaPipePose()
+        try:  # multi-person front end (issue 17); without LiteRT: one person per photo
+            from lasor.frontend.people import MultiPersonFrontend
+
+            detector = MultiPersonFrontend(detector)
+        except ImportError as e:
+            log.warning("%s; finding one person per photo", e)
     summary: dict = {"model": str(model_path), "images": [], "failed": 0, "people": 0}
     summary["refine"] = None if fit_body is None else dataclasses.asdict(opts.refine)
     timing = {"frontend": 0.0, "proxy": 0.0, "regression": 0.0, "outputs": 0.0, "render": 0.0}
