@@ -360,12 +360,11 @@ def predict(images: list[Path], out_dir: Path, opts: PredictOptions, progress: b
             summary["people"] += 1
             finished.setdefault(str(ipath), []).append((pidx, r))
             if opts.render and len(finished[str(ipath)]) == expected[str(ipath)] > 1:
-                write_all_overlay(
-                    out_dir,
-                    base,
-                    image,
-                    [x for _, x in sorted(finished[str(ipath)], key=lambda t: t[0])],
-                )
+                done = [x for _, x in sorted(finished[str(ipath)], key=lambda t: t[0])]
+                try:
+                    write_all_overlay(out_dir, base, image, done)
+                except Exception as e:  # noqa: BLE001 - recorded per photo, the batch goes on
+                    fail(ipath, f"{ipath}: writing {base}_all_overlay.png failed: {e}")
 
     it = images
     if progress:
