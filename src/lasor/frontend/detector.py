@@ -240,7 +240,9 @@ class PersonDetector:
         iou_threshold: weighted-NMS overlap (MediaPipe: 0.3).
         num_threads: LiteRT threads (default: ``OMP_NUM_THREADS`` or 2).
         tiles: besides the whole photo, search a ``tiles x tiles`` grid of sub-windows
-            (1 = whole photo only: one model run; 2: five runs).
+            (1 = whole photo only: one model run; 2: five runs, on ../shared's COCO + OCHuman one
+            more person of 19 found but 0.43 more false bodies per photo,
+            benchmarks/results/people_tiles2.md).
         tile_fraction: side of a sub-window as a fraction of the photo's side.
     """
 
@@ -249,7 +251,7 @@ class PersonDetector:
         score_threshold: float = 0.5,
         iou_threshold: float = 0.3,
         num_threads: int | None = None,
-        tiles: int = 2,
+        tiles: int = 1,
         tile_fraction: float = 0.6,
     ) -> None:
         try:
@@ -305,20 +307,21 @@ class PersonDetector:
 
         The whole photo is one detector input; with ``tiles`` > 1 a ``tiles x tiles`` grid of
         overlapping sub-windows (each ``tile_fraction`` of the photo's width and height) is
-        searched too, for people too small at 224 px. Detections of the same face from
-        different windows are merged (the best-scoring one is kept).
+        searched too, for people too small at 224 px. A tile's detection is kept only when its
+        face box overlaps no detection kept before (whole photo first, then tiles by score).
         """
         img = np.asarray(image)
         if img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.uint8:
             raise ValueError(
                 f"image must be an (H, W, 3) uint8 RGB array, got {img.dtype} {img.shape}"
             )
-        dets = self._detect_window(img, 0, 0)
+        kept = self._detect_window(img, 0, 0)
         h, w = img.shape[:2]
+        dets: list[Detection] = []
         for x0, y0, x1, y1 in tile_grid(h, w, self.tiles, self.tile_fraction):
             dets += self._detect_window(np.ascontiguousarray(img[y0:y1, x0:x1]), x0, y0)
+        # whole-photo detections first (a tile may cut a body and still score its face higher)
         dets.sort(key=lambda d: -d.score)
-        kept: list[Detection] = []
         for d in dets:
             if (
                 not kept

@@ -5,7 +5,7 @@
   is the most prominent, so a single-person call (``person="largest"``) never takes a small
   background person.
 * `remove_duplicates`: two windows of the detector can lead MediaPipe to the same body; the
-  less prominent copy (same keypoints within 10 % of the body size, or boxes IoU > 0.7) goes.
+  later copy (same keypoints within 10 % of the body size, or boxes IoU > 0.7) goes.
 * `separate_masks`: MediaPipe's mask in a person's window covers everyone in it. A pixel claimed
   by several people is given to the one whose skeleton (COCO limbs of confident keypoints) is
   nearest, relative to that person's size; for every other claimant it is no longer theirs, i.e.
@@ -148,7 +148,8 @@ def select_people(
     """Order by prominence, drop duplicates and people under ``min_size``, separate the masks.
 
     Args:
-        people: observations of one photo, in any order.
+        people: observations of one photo, the more trusted first (of two copies of the same
+            body, the first is kept).
         image_hw: (H, W) of the photo.
         max_people: keep at most this many (the most prominent); None = all.
         person: "all", or "largest" = only the most prominent person.
@@ -160,8 +161,10 @@ def select_people(
     """
     if person not in ("all", "largest"):
         raise ValueError(f"person must be 'all' or 'largest', got {person!r}")
-    ranked = sorted(people, key=lambda p: -prominence(p.bbox, image_hw))
-    ranked = remove_duplicates(ranked)
+    # duplicates: the first one in the caller's order stays (the detector's order: whole photo
+    # first, then by score), then everyone is ranked by prominence
+    ranked = remove_duplicates(list(people))
+    ranked.sort(key=lambda p: -prominence(p.bbox, image_hw))
     ranked = separate_masks(ranked)
     ranked = [
         p for p in ranked if _body_size(p) >= min_size and int(_sure(p).sum()) >= min_keypoints
