@@ -15,3 +15,6 @@ $pip install -q --disable-pip-version-check -e ".${extra}"
 # matplotlib: ~270 MB) are only needed by code lasor never calls, so install it without them.
 $pip install -q --disable-pip-version-check --no-deps mediapipe==0.10.14 \
   "protobuf>=4.25.3,<5" "attrs>=19.1.0" "absl-py>=1.0"
+# LiteRT runs the BlazePose person detector that ships in the mediapipe wheel (every person in a
+# photo, lasor.frontend.detector); a CPU wheel, no torch/tensorflow.
+$pip install -q --disable-pip-version-check "ai-edge-litert>=1.2"

@@ -286,6 +286,16 @@ def _add_optional_commands(sub) -> None:
         default=None,
         help="JSON {image name: [[x0,y0,x1,y1], ...]} of person boxes",
     )
+    # --- multi-person front end (issue 17) ---
+    p.add_argument(
+        "--person", default="all", choices=["all", "largest"],
+        help="without --keypoints/--bbox/--boxes: every person found (default; person 0 = the "
+        "most prominent, written as <stem>.*, the others <stem>_p1.*, ...), or only the largest, "
+        "most central one",
+    )  # fmt: skip
+    p.add_argument(
+        "--max-people", type=int, default=None, metavar="N", help="at most N people per photo"
+    )
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--device", default="cpu")
     p.add_argument("--no-render", action="store_true", help="skip the PNG pictures / MP4s")
@@ -421,6 +431,7 @@ def cmd_predict(args) -> int:
         args.checkpoint, keypoints=args.keypoints, masks=args.masks, boxes=boxes,
         batch_size=args.batch_size, render=not args.no_render, device=args.device,
         refine=_refine_options(args), export=_export_formats(args), fit=_fit_options(args),
+        person=args.person, max_people=args.max_people,
     )  # fmt: skip
     rc = 0
     with est:

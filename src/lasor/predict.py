@@ -66,6 +66,9 @@ class PredictOptions:
             (:mod:`lasor.io.export`).
         fit: fit each regressed body in the photo's own camera at full resolution
             (:mod:`lasor.fit`); None = the regressor's output as is (``--fast``).
+        person: without keypoints or boxes: "all" = every person found (person 0 = the most
+            prominent, see `lasor.frontend.people`), "largest" = only the most prominent.
+        max_people: at most this many people per photo (None = all).
     """
 
     model_path: Path | None = None
@@ -80,6 +83,9 @@ class PredictOptions:
     refine: RefineOptions | None = None
     export: tuple[str, ...] = ()
     fit: FitOptions | None = None
+    # --- multi-person front end (issue 17) ---
+    person: str = "all"
+    max_people: int | None = None
 
 
 def shipped_model_path() -> Path:
@@ -140,6 +146,9 @@ def observe(image_path: Path, image: np.ndarray, opts: PredictOptions, detector)
     if detector is None:
         raise FrontendError(image_path, "no keypoints given and the MediaPipe front end is off")
     boxes = opts.boxes.get(image_path.name, opts.boxes.get(str(image_path), None))
+    if boxes is None and hasattr(detector, "people"):  # multi-person front end (issue 17)
+        found = detector.people(image, max_people=opts.max_people, person=opts.person)
+        return [_with_mask(o, mask) for o in found[:1]] if mask is not None else found
     people = []
     for box in [None] if boxes is None else list(boxes):
         obs = detector(image, bbox=box)
@@ -575,7 +584,14 @@ def make_detector(opts: PredictOptions):
         return None
     from lasor.frontend.mediapipe_pose import MediaPipePose
 
-    return MediaPipePose()
+    detector = MediaPipePose()
+    try:  # multi-person front end (issue 17); without LiteRT: one person per photo
+        from lasor.frontend.people import MultiPersonFrontend
+
+        return MultiPersonFrontend(detector)
+    except ImportError as e:
+        log.warning("%s; finding one person per photo", e)
+        return detector
 
 
 def predict(
@@ -593,6 +609,7 @@ def predict(
     """
     from lasor.frontend.files import load_image
     from lasor.io.export import write_exports
+    from lasor.io.pictures import write_all_overlay
 
     out_dir.mkdir(parents=True, exist_ok=True)
     model_path = opts.model_path or shipped_model_path()
@@ -614,6 +631,8 @@ def predict(
     pending: list[tuple] = []  # (image_path, PersonItem)
     entries: dict[str, dict] = {}
     stems: dict[str, str] = {}  # image path -> output stem (unique within the run)
+    expected: dict[str, int] = {}  # image path -> people sent to the regressor
+    finished: dict[str, list] = {}  # image path -> (person index, result) written so far
 
     def fail(ipath: Path, message: str) -> None:
         entry = entries[str(ipath)]
@@ -663,6 +682,13 @@ def predict(
                 continue
             entries[str(ipath)]["people"].append({"stem": stem, "frontend": item.obs.source})
             summary["people"] += 1
+            finished.setdefault(str(ipath), []).append((item.person, r))
+            if opts.render and len(finished[str(ipath)]) == expected[str(ipath)] > 1:
+                done = [x for _, x in sorted(finished[str(ipath)], key=lambda t: t[0])]
+                try:
+                    write_all_overlay(out_dir, base, item.image, done)
+                except Exception as e:  # noqa: BLE001 - recorded per photo, the batch goes on
+                    fail(ipath, f"{ipath}: writing {base}_all_overlay.png failed: {e}")
 
     it = images
     if progress:
@@ -684,6 +710,7 @@ def predict(
         except (FrontendError, ValueError, OSError) as e:
             fail(ipath, str(e))
             continue
+        expected[str(ipath)] = len(items)
         pending.extend((ipath, item) for item in items)
         if len(pending) >= opts.batch_size:
             flush()

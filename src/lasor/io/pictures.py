@@ -80,3 +80,26 @@ def write_person_pictures(
     prox = Image.fromarray(proxy_image(proxy))
     prox = prox.resize((256, 256), Image.NEAREST)
     prox.save(Path(out_dir) / f"{stem}_proxy.png", compress_level=PNG_LEVEL)
+
+
+def write_all_overlay(out_dir: Path, stem: str, image: np.ndarray, results: list) -> Path:
+    """``<stem>_all_overlay.png``: every person's body over the photo in one z-buffer (nearer
+    bodies hide farther ones), one colour per person in person order, with a ``pN`` label."""
+    from lasor.render.overlay import PERSON_COLORS, render_overlay
+
+    if not results:
+        raise ValueError(f"{stem}: no people to draw")
+    r0 = results[0]
+    over = render_overlay(
+        image, [r.vertices for r in results], [r.faces for r in results], r0.focal_length,
+        tuple(r0.principal_point),
+    )  # fmt: skip
+    pic = Image.fromarray(over)
+    d = ImageDraw.Draw(pic)
+    for k, r in enumerate(results):
+        x0, y0 = float(r.bbox[0]), float(r.bbox[1])
+        colour = tuple(int(255 * c * 0.7) for c in PERSON_COLORS[k % len(PERSON_COLORS)])
+        d.text((x0 + 3, y0 + 3), f"p{k}", fill=colour)
+    path = Path(out_dir) / f"{stem}_all_overlay.png"
+    pic.save(path, compress_level=PNG_LEVEL)
+    return path
