@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -115,3 +117,45 @@ def test_engine_v2_batch_keys_and_geometry(synthetic_batch):
     # off-centre placement: the crops are not all on the optical axis
     assert float(b["geometry"][:, :2].abs().max()) > 0.05
     assert torch.all(b["geometry"][:, 2] > 0)
+
+
+def test_v1_engine_stream_is_unchanged():
+    """The fixed 2,048-sample benchmark must stay fixed: with default settings the engine draws
+    exactly what it drew before proxy v2, perspective cameras and the noise preset existed
+    (checksum computed with the code of commit bc4cb42)."""
+    import hashlib
+
+    from lasor.body import load_body_model
+    from lasor.synth.bank import build_body_bank, pose_source
+    from lasor.synth.engine import SynthConfig, make_batch
+
+    body = load_body_model("anny", topology="notoes_collapse10pc")
+    bank = build_body_bank(
+        body, 32, pose_source("val", "/nonexistent/bank.npz"), np.random.default_rng([0, 7919, 1])
+    )
+    b = make_batch(bank, 8, SynthConfig(res=32), np.random.default_rng([0, 0, 0, 1]))
+    h = hashlib.sha256()
+    for k in ("proxy", "global_orient", "body_pose", "shape", "joints2d", "silhouette",
+              "occluded_fraction", "occlusion"):  # fmt: skip
+        h.update(np.ascontiguousarray(b[k].numpy()).tobytes())
+    assert h.hexdigest()[:16] == "b3ae89deef9b2e4f"
+
+
+EXTRA = Path(__file__).resolve().parents[3] / "shared" / "data" / "cmu_mocap_extra" / "bvh"
+
+
+@pytest.mark.skipif(not EXTRA.is_dir(), reason="needs ../shared/data/cmu_mocap_extra")
+def test_benchmark_v2_differs_from_v1_and_keeps_both_inputs(tmp_path, monkeypatch):
+    from lasor.eval.synthetic import make_test_set
+    from lasor.synth.anchors import build_anchors
+
+    monkeypatch.setenv("LASOR_CACHE", str(tmp_path))
+    build_anchors(EXTRA, tmp_path / "pose_anchors.npz")
+
+    v1 = make_test_set(8, 0, 32, Path("/nonexistent/bank.npz"), batch_size=8)[0]
+    v2 = make_test_set(8, 0, 32, Path("/nonexistent/bank.npz"), batch_size=8, benchmark="v2")[0]
+    for b in (v1, v2):  # every model can be scored on either set
+        assert {"proxy", "mask", "keypoints", "geometry"} <= set(b)
+    assert float(v2["geometry"][:, :2].abs().max()) > float(v1["geometry"][:, :2].abs().max())
+    with pytest.raises(ValueError, match="unknown benchmark"):
+        make_test_set(8, 0, 32, None, benchmark="v3")
