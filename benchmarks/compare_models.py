@@ -29,7 +29,7 @@ def main() -> None:
     ap.add_argument("--name", required=True, help="results file stem")
     ap.add_argument("-n", type=int, default=2048)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--benchmark", choices=["v1", "v2"], default="v1")
+    ap.add_argument("--benchmark", choices=["v1", "v2", "anchors"], default="v1")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     from lasor.eval.synthetic import paired_differences, run_synthetic_eval

@@ -33,8 +33,20 @@ RESULTS = Path(__file__).resolve().parent / "results" / "train_step.json"
 CONFIG = Path(__file__).resolve().parents[1] / "configs" / "train_default.yaml"
 
 
-def count_macs(model: nn.Module, x: torch.Tensor) -> int:
-    """Multiply-accumulates of Conv2d and Linear layers for one sample of ``x``."""
+def random_inputs(regressor: nn.Module, cfg, size: int, n: int) -> dict[str, torch.Tensor]:
+    """Random network inputs of either proxy version (``regressor.input_keys``)."""
+    g = torch.Generator().manual_seed(0)
+    if regressor.proxy_version == 1:
+        return {"proxy": torch.rand(n, cfg.model.in_channels, size, size, generator=g)}
+    return {
+        "mask": (torch.rand(n, 1, size, size, generator=g) > 0.5).float(),
+        "keypoints": torch.rand(n, 17, 3, generator=g) * 2 - 1,
+        "geometry": torch.rand(n, 3, generator=g),
+    }
+
+
+def count_macs(model: nn.Module, x: dict[str, torch.Tensor]) -> int:
+    """Multiply-accumulates of Conv2d and Linear layers for one sample of inputs ``x``."""
     total = 0
 
     def hook(m: nn.Module, _inp: tuple, out: torch.Tensor) -> None:
@@ -52,7 +64,7 @@ def count_macs(model: nn.Module, x: torch.Tensor) -> int:
         if isinstance(m, (nn.Conv2d, nn.Linear))
     ]
     with torch.no_grad():
-        model(x[:1])
+        model.run({k: v[:1] for k, v in x.items()})
     for h in hooks:
         h.remove()
     return total
@@ -77,6 +89,7 @@ def synthetic_available() -> bool:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--config", type=Path, default=CONFIG)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--data", choices=["auto", "random", "synthetic"], default="auto")
     ap.add_argument("--steps", type=int, default=5, help="timed training steps")
@@ -95,7 +108,7 @@ def main() -> None:
     kind = args.data
     if kind == "auto":
         kind = "synthetic" if synthetic_available() else "random"
-    cfg = validate_config(load_config(CONFIG, [f"data.kind={kind}", *args.overrides]))
+    cfg = validate_config(load_config(args.config, [f"data.kind={kind}", *args.overrides]))
     if kind == "synthetic":  # a small bank: we time batches, not the bank build
         cfg.data.bank_size = min(cfg.data.bank_size, 500)
     torch.manual_seed(0)
@@ -120,20 +133,20 @@ def main() -> None:
 
     regressor.eval()
     res = cfg.data.image_size
-    x = torch.rand(32, cfg.model.in_channels, res, res)
+    x = random_inputs(regressor, cfg, res, 32)
     with torch.no_grad():
         for _ in range(2):
-            regressor(x)
-        infer_s = median_time(lambda: regressor(x), 7)
+            regressor.run(x)
+        infer_s = median_time(lambda: regressor.run(x), 7)
 
     grid = {}
     for threads in (1, 2):
         torch.set_num_threads(threads)
         for size in (64, 96):
-            xs = torch.rand(32, cfg.model.in_channels, size, size)
+            xs = random_inputs(regressor, cfg, size, 32)
             with torch.no_grad():
-                regressor(xs)
-                t = median_time(lambda xs=xs: regressor(xs), 5)
+                regressor.run(xs)
+                t = median_time(lambda xs=xs: regressor.run(xs), 5)
             grid[f"t{threads}_{size}px"] = round(1000 * t / 32, 3)
             grid[f"mmacs_{size}px"] = round(count_macs(regressor, xs) / 1e6, 1)
     torch.set_num_threads(args.threads)
@@ -148,6 +161,8 @@ def main() -> None:
         "mmacs": round(count_macs(regressor, x) / 1e6, 1),
         "batch_size": b,
         "image_size": res,
+        "config": str(args.config),
+        "arch": cfg.model.arch,
         "widths": cfg.model.widths,
         "blocks": cfg.model.blocks,
         "norm": cfg.model.norm,

@@ -233,7 +233,7 @@ def _add_optional_commands(sub) -> None:
     )  # fmt: skip
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
-        "--benchmark", choices=["v1", "v2"], default="v1",
+        "--benchmark", choices=["v1", "v2", "anchors"], default="v1",
         help="v1: the fixed set (people on the optical axis, original noise); v2: perspective "
         "photos, any roll, MediaPipe-measured noise, pose anchors (lasor.eval.synthetic)",
     )  # fmt: skip
