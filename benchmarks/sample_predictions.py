@@ -25,6 +25,7 @@ def main() -> None:
     ap.add_argument("-o", "--out", type=Path, required=True)
     ap.add_argument("--k", type=int, default=4, help="samples per group")
     ap.add_argument("--size", type=int, default=192, help="pixels per panel")
+    ap.add_argument("--benchmark", choices=["v1", "v2", "anchors"], default="v1")
     args = ap.parse_args()
     from lasor.body import load_body_model
     from lasor.eval import metrics as M
@@ -35,16 +36,17 @@ def main() -> None:
 
     torch.set_num_threads(2)
     model, cfg = load_regressor(args.checkpoint)
-    batch = {k: torch.cat([b[k] for b in make_test_set(256, 0, cfg.data.image_size, None)])
-             for k in ("proxy", "global_orient", "body_pose", "shape", "occlusion",
-                       "occluded_fraction")}  # fmt: skip
+    test = make_test_set(256, 0, cfg.data.image_size, None, benchmark=args.benchmark)
+    batch = {k: torch.cat([b[k] for b in test])
+             for k in ("proxy", "mask", "keypoints", "geometry", "global_orient", "body_pose",
+                       "shape", "occlusion", "occluded_fraction")}  # fmt: skip
     frac, flags = batch["occluded_fraction"].numpy(), batch["occlusion"].numpy()
     clean = np.flatnonzero((flags == 0) & (frac < 0.05))[: args.k]
     heavy = np.flatnonzero(frac >= HEAVY)[: args.k]
     idx = np.concatenate([clean, heavy])
     body = load_body_model("anny", topology="anny")
     with torch.no_grad():
-        pred = model(batch["proxy"][idx])
+        pred = model.run({k: v[idx] for k, v in batch.items()})
         p = body(pred.global_orient, pred.body_pose, pred.shape)
         g = body(batch["global_orient"][idx], batch["body_pose"][idx], batch["shape"][idx])
     pa = M.pa_mpjpe(p.joints_h36m.numpy(), g.joints_h36m.numpy()) * 1000
@@ -52,8 +54,9 @@ def main() -> None:
     rows = max(len(clean), len(heavy))
     canvas = Image.new("RGB", (6 * s, rows * (s + 16) + 24), (255, 255, 255))
     draw = ImageDraw.Draw(canvas)
-    draw.text((6, 6), f"{args.checkpoint}: proxy | ground truth | prediction  (left: unoccluded, "
-              "right: heavily occluded)", fill=(0, 0, 0))  # fmt: skip
+    title = (f"{args.checkpoint} on benchmark {args.benchmark}: proxy | ground truth | "
+             "prediction  (left: unoccluded, right: heavily occluded)")  # fmt: skip
+    draw.text((6, 6), title, fill=(0, 0, 0))
     for r, i in enumerate(idx):
         x0 = 0 if r < len(clean) else 3 * s
         y = 24 + (r if r < len(clean) else r - len(clean)) * (s + 16)
