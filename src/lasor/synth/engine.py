@@ -55,6 +55,9 @@ class SynthConfig:
     #: "default" (``noise_cfg`` as given) or "mediapipe" (``NoiseConfig.mediapipe()``, measured on
     #: the real front end by ``benchmarks/noise_calibration.py``; replaces ``noise_cfg``)
     noise_preset: str = "default"
+    #: share of samples corrupted with the original ``NoiseConfig()`` instead (joints dropped
+    #: with confidence 0, as user keypoint files and other detectors give them)
+    noise_alt_share: float = 0.0
 
     def __post_init__(self) -> None:
         if self.noise_preset == "mediapipe":
@@ -158,8 +161,11 @@ def make_batch(
         j = kp_scr[i, :, :2].astype(np.float32)
         s = visible[i]
         if cfg.noise:
-            j, conf = noise_mod.corrupt_joints(j, conf, self_occ[i], r, cfg.noise_cfg, rng)
-            s = noise_mod.corrupt_silhouette(s, kp_scr[i, :, :2], r, cfg.noise_cfg, rng)
+            ncfg = cfg.noise_cfg
+            if cfg.noise_alt_share > 0 and rng.random() < cfg.noise_alt_share:
+                ncfg = noise_mod.NoiseConfig()
+            j, conf = noise_mod.corrupt_joints(j, conf, self_occ[i], r, ncfg, rng)
+            s = noise_mod.corrupt_silhouette(s, kp_scr[i, :, :2], r, ncfg, rng)
         obs_sil[i], obs_j[i], obs_c[i] = s, j, conf
     go_cam = rot @ bank.global_orient[idx]
     out = {}
