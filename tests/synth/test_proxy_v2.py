@@ -159,3 +159,26 @@ def test_benchmark_v2_differs_from_v1_and_keeps_both_inputs(tmp_path, monkeypatc
     assert float(v2["geometry"][:, :2].abs().max()) > float(v1["geometry"][:, :2].abs().max())
     with pytest.raises(ValueError, match="unknown benchmark"):
         make_test_set(8, 0, 32, None, benchmark="v3")
+
+
+def test_noise_alt_share_mixes_the_original_noise_in():
+    """The preset never drops a joint inside the crop; the original noise does (confidence 0):
+    ``noise_alt_share=1`` gives the original behaviour, 0 the preset's."""
+    from lasor.body import load_body_model
+    from lasor.synth.bank import build_body_bank, pose_source
+    from lasor.synth.engine import SynthConfig, make_batch
+
+    body = load_body_model("anny", topology="notoes_collapse10pc")
+    bank = build_body_bank(
+        body, 32, pose_source("train", "/nonexistent.npz"), np.random.default_rng(0)
+    )
+
+    def dropped_inside(share: float) -> int:
+        cfg = SynthConfig(res=32, proxy_version=2, noise_preset="mediapipe", noise_alt_share=share)
+        b = make_batch(bank, 32, cfg, np.random.default_rng(1))
+        kp = b["keypoints"]
+        inside = (b["joints2d"].abs() < 1).all(-1)
+        return int(((kp[..., 2] == 0) & inside).sum())
+
+    assert dropped_inside(0.0) == 0
+    assert dropped_inside(1.0) > 0
