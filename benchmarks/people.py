@@ -67,7 +67,8 @@ def _gt_box(item) -> np.ndarray:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data" / "real")
+    shared = Path(__file__).resolve().parents[2] / "shared"
+    ap.add_argument("--data", type=Path, default=shared / "data" / "real")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--tiles", type=int, default=1, help="detector tiles (1 = whole photo only)")
     ap.add_argument("--score", type=float, default=0.5, help="detector score threshold")
