@@ -401,8 +401,10 @@ _cam_translation = place_camera  # the old name
 
 
 def focal_for(image_hw: tuple[int, int], focal_length: float | None) -> float:
-    """The focal length in pixels: the given one, or the image diagonal."""
-    return focal_length or float(np.hypot(*image_hw))
+    """The focal length in pixels: the given one, or the image diagonal (``lasor.fit.camera``)."""
+    from lasor.fit.camera import default_focal
+
+    return focal_length or default_focal(image_hw[1], image_hw[0])
 
 
 def assemble_results(
@@ -486,7 +488,11 @@ def run_people(
         (list of PersonResult, proxy tensor (N, C, R, R)).
     """
     timing = {} if timing is None else timing
-    focals = [_focal(it[3], it[0].shape[:2], opts) for it in items]
+    per_photo: dict[str, float] = {}  # the EXIF of a photo with several people is read once
+    for it in items:
+        if it[3] not in per_photo:
+            per_photo[it[3]] = _focal(it[3], it[0].shape[:2], opts)
+    focals = [per_photo[it[3]] for it in items]
     reg = regress(predictor, items, timing, focals)
     t = time.perf_counter()
     pred = reg.pred
