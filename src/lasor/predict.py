@@ -158,10 +158,7 @@ def observe(image_path: Path, image: np.ndarray, opts: PredictOptions, detector)
 
 
 def _with_mask(obs: PersonObservation, mask: np.ndarray) -> PersonObservation:
-    return PersonObservation(
-        keypoints=obs.keypoints, confidence=obs.confidence, bbox=obs.bbox, mask=mask,
-        source=obs.source + "+mask",
-    )  # fmt: skip
+    return dataclasses.replace(obs, mask=mask, source=obs.source + "+mask")
 
 
 def _read_keypoint_file(path: Path, image_path: Path, hw: tuple[int, int]) -> list:

@@ -322,9 +322,9 @@ def track_clip(est, path: str | Path, opts: VideoOptions, progress: bool = False
 
 
 def _without_mask(obs):
-    from lasor.frontend.types import PersonObservation
+    import dataclasses
 
-    return PersonObservation(obs.keypoints, obs.confidence, obs.bbox, None, obs.source)
+    return dataclasses.replace(obs, mask=None)
 
 
 def _stack(clip, hw, rows, failures, error, timing, opts) -> FrameTrack:

@@ -386,13 +386,14 @@ class MediaPipePose:
         x0, y0, x1, y1 = (float(v) for v in window)
         cw, ch = x1 - x0, y1 - y0
         lm = np.array(
-            [(p.x, p.y, p.z, p.visibility) for p in result.pose_landmarks.landmark],
+            [(p.x, p.y, p.z, p.visibility, p.presence) for p in result.pose_landmarks.landmark],
             dtype=np.float64,
         )
         landmarks = np.stack(
             [lm[:, 0] * cw - 0.5 + x0, lm[:, 1] * ch - 0.5 + y0, lm[:, 2] * cw], axis=1
         ).astype(np.float32)
         visibility = np.clip(lm[:, 3], 0.0, 1.0).astype(np.float32)
+        presence = np.clip(lm[:, 4], 0.0, 1.0).astype(np.float32)
         world = np.array(
             [(p.x, p.y, p.z) for p in result.pose_world_landmarks.landmark], dtype=np.float32
         )
@@ -419,6 +420,9 @@ class MediaPipePose:
             bbox=bbox,
             mask=mask,
             source="mediapipe" + (":retry" if retried else ""),
+            world_landmarks=world,
+            landmark_visibility=visibility,
+            landmark_presence=presence,
         )
         return MediaPipeDetection(
             person=person,

@@ -12,6 +12,8 @@ from lasor.body.joints import COCO17_JOINTS
 __all__ = ["FrontendError", "PersonObservation", "bbox_from_observation"]
 
 NUM_KEYPOINTS = len(COCO17_JOINTS)
+#: MediaPipe Pose (BlazePose) landmarks per person.
+NUM_LANDMARKS = 33
 
 
 class FrontendError(Exception):
@@ -41,6 +43,12 @@ class PersonObservation:
         bbox: (4,) float32, x0, y0, x1, y1 (x1 > x0, y1 > y0).
         mask: (H, W) bool silhouette of this person over the full image, or None.
         source: where the observation came from, e.g. "coco:<file>", "openpose:<file>", "mediapipe".
+        world_landmarks: (33, 3) float32 MediaPipe Pose world landmarks (metres, origin between
+            the hips, axes like the image: x right, y down, z away from the camera), or None
+            (user keypoint files have none; everything works without them).
+        landmark_visibility: (33,) float32 in [0, 1], MediaPipe's visibility per landmark, or
+            None (present exactly when ``world_landmarks`` is).
+        landmark_presence: (33,) float32 in [0, 1], MediaPipe's presence per landmark, or None.
     """
 
     keypoints: np.ndarray
@@ -48,6 +56,9 @@ class PersonObservation:
     bbox: np.ndarray
     mask: np.ndarray | None = None
     source: str = "unknown"
+    world_landmarks: np.ndarray | None = None
+    landmark_visibility: np.ndarray | None = None
+    landmark_presence: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.keypoints = np.array(self.keypoints, dtype=np.float32, copy=True)
@@ -67,6 +78,33 @@ class PersonObservation:
             self.mask = np.array(self.mask, dtype=bool, copy=True)
             if self.mask.ndim != 2:
                 raise ValueError(f"mask must be (H, W), got {self.mask.shape}")
+        self._check_world()
+
+    def _check_world(self) -> None:
+        if self.world_landmarks is None:
+            if self.landmark_visibility is not None or self.landmark_presence is not None:
+                raise ValueError("landmark visibility / presence given without world_landmarks")
+            return
+        self.world_landmarks = np.array(self.world_landmarks, dtype=np.float32, copy=True)
+        if self.world_landmarks.shape != (NUM_LANDMARKS, 3):
+            raise ValueError(
+                f"world_landmarks must be ({NUM_LANDMARKS}, 3), got {self.world_landmarks.shape}"
+            )
+        if not np.all(np.isfinite(self.world_landmarks)):
+            raise ValueError("world_landmarks must be finite")
+        for name in ("landmark_visibility", "landmark_presence"):
+            value = getattr(self, name)
+            if value is None:
+                value = np.ones(NUM_LANDMARKS, np.float32)
+            value = np.clip(np.nan_to_num(np.array(value, np.float32, copy=True)), 0.0, 1.0)
+            if value.shape != (NUM_LANDMARKS,):
+                raise ValueError(f"{name} must be ({NUM_LANDMARKS},), got {value.shape}")
+            setattr(self, name, value)
+
+    @property
+    def has_world(self) -> bool:
+        """Whether MediaPipe's 3D world landmarks came with this observation."""
+        return self.world_landmarks is not None
 
     @property
     def num_visible(self) -> int:
