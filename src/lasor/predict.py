@@ -210,13 +210,17 @@ def _fit(pred, cam_ts: np.ndarray, focals: list[float], items: list, fit_body, o
     from lasor.fit.core import FitStart, fit_people
 
     start = FitStart(pred.global_orient, pred.body_pose, pred.shape, torch.from_numpy(cam_ts))
+    from lasor.synth.world import world_weights
+
     obs = [o for _, o, *_ in items]
+    world, world_w = world_weights(obs)
     res = fit_people(
         fit_body, start, np.stack([o.keypoints for o in obs]),
         np.stack([o.confidence for o in obs]),
         [o.mask for o in obs], [im.shape[:2] for im, *_ in items], focals, opts.fit,
         boxes=[b for _, _, b, *_ in items],
         shape_bounds=(0.0, 1.0) if fit_body.name == "anny" else None,
+        world=world, world_weight=world_w,
     )  # fmt: skip
     out = dataclasses.replace(
         pred, global_orient=res.global_orient, body_pose=res.body_pose, shape=res.shape
@@ -316,7 +320,18 @@ def network_inputs(version: int, items: list, res: int, focals: float | list[flo
             for (im, _, b, *_), f in zip(items, fs, strict=True)
         ]
     )
-    inputs = model_inputs(version, sil, joints, conf, geometry)
+    world = None
+    if version == 2:  # MediaPipe's world landmarks (zeros and flag 0 where there are none)
+        from lasor.synth.world import world_from_observation
+
+        pairs = [world_from_observation(o) for _, o, *_ in items]
+        world = np.stack([w for w, _ in pairs])
+        present = np.array([p for _, p in pairs], np.float32)
+    inputs = (
+        model_inputs(version, sil, joints, conf, geometry, world=world, world_present=present)
+        if world is not None
+        else model_inputs(version, sil, joints, conf, geometry)
+    )
     proxy = inputs["proxy"] if "proxy" in inputs else encode_proxy(sil, joints, conf)
     return inputs, proxy, (sil, joints, conf)
 

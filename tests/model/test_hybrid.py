@@ -107,3 +107,27 @@ def test_models_saved_before_arch_existed_load_as_the_cnn():
         assert isinstance(model, Regressor) and model.proxy_version == 1
     else:
         assert isinstance(model, HybridRegressor) and model.proxy_version == 2
+
+
+def test_world_branch_grows_from_a_model_without_it():
+    from lasor.model.hybrid import grow_state_dict
+    from lasor.synth.world import WORLD_FEATURES
+
+    torch.manual_seed(0)
+    old = small().eval()
+    new = small(branches=("keypoints", "mask", "world")).eval()
+    assert new.input_keys[-1] == "world"
+    new.load_state_dict(grow_state_dict(new, old.state_dict()))
+    x = inputs()
+    world = torch.randn(3, WORLD_FEATURES)
+    a, b, c = old.run(x), new.run(x), new.run({**x, "world": world})
+    for out in (b, c):  # zero columns: exactly the old model, with or without landmarks
+        torch.testing.assert_close(out.body_pose, a.body_pose, rtol=0, atol=0)
+    # ... and the new columns learn: the landmarks get a gradient once they have weight
+    new.train()
+    w = world.clone().requires_grad_(True)
+    new.run({**x, "world": w}).body_pose.sum().backward()
+    cols = new.keypoint_net.inp.weight.grad[:, -WORLD_FEATURES:]
+    assert cols.abs().sum() > 0
+    with pytest.raises(ValueError, match="keypoints"):
+        small(branches=("mask", "world"))

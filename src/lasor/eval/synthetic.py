@@ -44,6 +44,9 @@ BENCHMARKS: dict[str, dict] = {
         "synth": {
             "noise_preset": "mediapipe",
             "camera": {"offcentre": 0.8, "roll_any": 0.1, "distance": [1.8, 8.0]},
+            # MediaPipe's world landmarks for every sample (their own random stream: every
+            # other tensor is as before they existed)
+            "world": True, "world_absent": 0.0,
         },
         "anchor_share": 0.25,
     },
@@ -53,6 +56,7 @@ BENCHMARKS: dict[str, dict] = {
         "synth": {
             "noise_preset": "mediapipe",
             "camera": {"offcentre": 0.8, "roll_any": 0.1, "distance": [1.8, 8.0]},
+            "world": True, "world_absent": 0.0,
         },
         "anchor_share": 1.0,
     },
@@ -243,9 +247,18 @@ def _fit_in_crop(pred, batch: dict, version: int, fit_body, fit, device="cpu"):
     start = FitStart(pred.global_orient, pred.body_pose, pred.shape, torch.from_numpy(cam_t))
     masks = list((sil > 0.5).cpu().numpy())
     n = len(masks)
+    world = world_w = None
+    if "world" in batch:  # back from the crop camera's frame into the engine's camera frame
+        from lasor.synth.world import decode_world, look_at_rotation
+
+        w, present = decode_world(batch["world"])
+        look = look_at_rotation(batch["geometry"][:, :2].numpy()).astype(np.float32)
+        world = np.einsum("bji,bnj->bni", look, w.numpy())  # R^T x
+        world_w = peak.cpu().numpy() * present.numpy()[:, None]
     res = fit_people(
         fit_body, start, joints, peak, masks, [(r, r)] * n, [focal] * n, fit, boxes=[box] * n,
         shape_bounds=(0.0, 1.0) if fit_body.name == "anny" else None,
+        world=world, world_weight=world_w,
     )  # fmt: skip
     return dc.replace(pred, global_orient=res.global_orient, body_pose=res.body_pose,
                       shape=res.shape)  # fmt: skip

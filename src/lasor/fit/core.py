@@ -12,6 +12,11 @@ Bogo et al. 2016, started from a network as in SPIN, Kolotouros et al. 2019):
   (``lasor.render.silhouette``); mesh pixels outside the mask cost ``outside_weight`` of mask
   pixels the mesh misses (occluders hide, they never add), and window pixels outside the image
   count for nothing (the border rule: a body cut by the frame is not squeezed inside it);
+* **world landmarks** (when given: MediaPipe's 3D world landmarks): a scale- and translation-free
+  term on bone *directions* (``WORLD_BONES``: the limbs, shoulders, hips and flanks), ``1 - cos``
+  between the body's bone and the landmarks' bone, weighted by the lower visibility of its two
+  ends; the body is first turned into the frame of a camera looking at the person's box, the
+  frame MediaPipe's landmarks are in (``lasor.synth.world.look_at_rotation``);
 * **priors**: the GMM pose prior and joint limits of :mod:`lasor.fit.prior`, the start pose
   (rotation-matrix distance) and the start shape, so hidden parts rest on them.
 
@@ -45,7 +50,22 @@ from lasor.fit.prior import PosePrior, load_pose_prior
 from lasor.render.silhouette import edge_grad_silhouette, geometric_schedule, soft_silhouette
 from lasor.synth.proxy import CropBox, crop_mask, person_box
 
-__all__ = ["FitOptions", "FitResult", "FitStart", "fit_people", "silhouette_weights"]
+__all__ = [
+    "WORLD_BONES",
+    "FitOptions",
+    "FitResult",
+    "FitStart",
+    "bone_direction_loss",
+    "fit_people",
+    "silhouette_weights",
+]
+
+#: COCO-17 keypoint pairs whose directions the world-landmark term compares.
+WORLD_BONES: list[tuple[int, int]] = [
+    (5, 7), (7, 9), (6, 8), (8, 10),  # arms
+    (11, 13), (13, 15), (12, 14), (14, 16),  # legs
+    (5, 6), (11, 12), (5, 11), (6, 12),  # shoulders, hips, flanks
+]  # fmt: skip
 
 
 @dataclass
@@ -74,6 +94,8 @@ class FitOptions:
         start_pose: weight of the squared rotation-matrix distance to the start pose.
         start_shape: weight of the squared distance to the start shape (logit units when the
             shape is bounded).
+        world: weight of the world-landmark bone-direction term (used only where landmarks
+            are given; mean over bones of ``1 - cos``, weighted by visibility).
         early_stop: a stage ends when the loss improved by less than this fraction over the
             last ``patience`` steps.
         patience: see ``early_stop``.
@@ -95,6 +117,7 @@ class FitOptions:
     joint_limits: float = 1e-2
     start_pose: float = 0.01
     start_shape: float = 0.01
+    world: float = 0.0
     early_stop: float = 2e-3
     patience: int = 4
 
@@ -174,6 +197,29 @@ def silhouette_weights(
     return target, weights.astype(np.float32)
 
 
+def bone_direction_loss(
+    joints: torch.Tensor, world: torch.Tensor, weight: torch.Tensor
+) -> torch.Tensor:
+    """Scale- and translation-free disagreement of two skeletons' bone directions.
+
+    Args:
+        joints: (B, 17, 3) the body's COCO-17 keypoints (any origin and scale).
+        world: (B, 17, 3) landmarks in the same axes.
+        weight: (B, 17) per-keypoint weights (e.g. visibility; 0 for absent landmarks).
+
+    Returns:
+        (B,) weighted mean over ``WORLD_BONES`` of ``1 - cos`` (0 when all directions agree;
+        0 for a person with no weight).
+    """
+    a = torch.tensor([i for i, _ in WORLD_BONES])
+    b = torch.tensor([j for _, j in WORLD_BONES])
+    d_body = joints[:, b] - joints[:, a]
+    d_world = world[:, b] - world[:, a]
+    cos = torch.nn.functional.cosine_similarity(d_body, d_world, dim=-1, eps=1e-6)
+    w = torch.minimum(weight[:, a], weight[:, b])
+    return ((1.0 - cos) * w).sum(1) / w.sum(1).clamp_min(1e-6)
+
+
 def _keypoint_weights(kp: np.ndarray, conf: np.ndarray, hw, min_conf: float) -> np.ndarray:
     h, w = hw
     ok = (conf >= min_conf) & (kp[:, 0] >= 0) & (kp[:, 0] < w) & (kp[:, 1] >= 0) & (kp[:, 1] < h)
@@ -192,6 +238,8 @@ def fit_people(
     boxes: list[CropBox] | None = None,
     prior: PosePrior | None = None,
     shape_bounds: tuple[float, float] | None = (0.0, 1.0),
+    world: np.ndarray | torch.Tensor | None = None,
+    world_weight: np.ndarray | torch.Tensor | None = None,
 ) -> FitResult:
     """Fit B people (each in its own photo's camera) to their keypoints and masks.
 
@@ -208,6 +256,9 @@ def fit_people(
         prior: pose prior (default: the shipped one).
         shape_bounds: open interval of valid shape values (Anny: (0, 1)), fitted in logit
             space; None for unbounded shapes (SMPL betas).
+        world: optional (B, 17, 3) MediaPipe world landmarks in COCO-17 order (metres, axes
+            of a camera looking at the person); used when ``opts.world > 0``.
+        world_weight: (B, 17) their weights (visibility; all 0 for a person without them).
 
     Returns:
         :class:`FitResult`. Under ``torch.no_grad`` callers are fine: gradients are enabled here.
@@ -242,6 +293,16 @@ def fit_people(
     box_l = torch.tensor([bx.size for bx in boxes], dtype=dt)
     to_win = res / box_l  # window pixels per photo pixel
     prior = (prior or load_pose_prior()).to(dt)
+    use_world = world is not None and opts.world > 0
+    if use_world:
+        from lasor.synth.world import look_at_rotation
+
+        world_t = torch.as_tensor(np.asarray(world, np.float32))
+        world_w = torch.as_tensor(np.asarray(world_weight, np.float32))
+        # the frame of MediaPipe's landmarks: a camera turned towards the person's box
+        mid = np.array([[bx.x0 + bx.size / 2, bx.y0 + bx.size / 2] for bx in boxes])
+        ray = (mid - centre.numpy()) / focal_t.numpy()[:, None]
+        look = torch.from_numpy(look_at_rotation(ray).astype(np.float32))
 
     go0 = start.global_orient.detach().to(dt)
     bp0 = start.body_pose.detach().to(dt)
@@ -268,7 +329,7 @@ def fit_people(
         return rot6d_to_rotmat(go6), axis_angle_to_rotmat(bp_aa), shape, cam_t
 
     history: dict[str, list[float]] = {
-        k: [] for k in ("total", "keypoints", "silhouette", "prior", "stage")
+        k: [] for k in ("total", "keypoints", "silhouette", "world", "prior", "stage")
     }
     n_stage = [int(round(f * opts.steps)) for f in opts.stages]
     stage_params = [
@@ -307,6 +368,10 @@ def fit_people(
                     + opts.joint_limits * prior.limits(bp_aa)
                 )  # fmt: skip
                 per = opts.keypoints * l_kp + prior_term
+                l_world = torch.zeros_like(l_kp)
+                if use_world:
+                    l_world = bone_direction_loss(kp3d @ look.transpose(1, 2), world_t, world_w)
+                    per = per + opts.world * l_world
                 l_sil = torch.zeros_like(l_kp)
                 if has_sil and stage > 0:
                     p = out.vertices + cam_t[:, None]
@@ -330,6 +395,7 @@ def fit_people(
                 history["total"].append(losses[-1])
                 history["keypoints"].append(float(l_kp.detach().mean()))
                 history["silhouette"].append(float(l_sil.detach().mean()))
+                history["world"].append(float(l_world.detach().mean()))
                 history["prior"].append(float(prior_term.detach().mean()))
                 history["stage"].append(float(stage))
                 k = opts.patience

@@ -8,6 +8,11 @@ carries what hidden joints do not (occlusion, body outline, shape); the geometry
 both the MLP input and the fused features, so the head can turn a crop-frame estimate into the
 camera frame of a perspective photo. Either branch can be switched off (``branches``) for the
 ablation. Same outputs as ``lasor.model.regressor.Regressor``.
+
+The ``world`` branch (issue 20) reads MediaPipe's 3D world landmarks (``lasor.synth.world``:
+17 x 3 metres + a present flag, ``(B, 52)``) as further columns of the keypoint MLP's first
+layer, initialised to zero: a model grown from one without them (`grow_state_dict`) starts out
+predicting exactly what it did, and absent landmarks (zeros, flag 0) change nothing.
 """
 
 from __future__ import annotations
@@ -16,10 +21,11 @@ import torch
 from torch import nn
 
 from lasor.model.regressor import Encoder, IEFRegressor, RegressorOutput
+from lasor.synth.world import WORLD_FEATURES
 
-__all__ = ["BRANCHES", "HybridRegressor", "KeypointMLP"]
+__all__ = ["BRANCHES", "HybridRegressor", "KeypointMLP", "grow_state_dict"]
 
-BRANCHES = ("keypoints", "mask")
+BRANCHES = ("keypoints", "mask", "world")
 
 
 class _ResidualBlock(nn.Module):
@@ -37,18 +43,53 @@ class _ResidualBlock(nn.Module):
 
 
 class KeypointMLP(nn.Module):
-    """(B, 17, 3) keypoints + (B, 3) geometry -> (B, width) features (residual MLP)."""
+    """(B, 17, 3) keypoints + (B, 3) geometry [+ (B, E) extra columns] -> (B, width) features.
 
-    def __init__(self, width: int = 1024, blocks: int = 2, num_joints: int = 17) -> None:
+    ``extra`` input columns (the world landmarks) start with zero weights."""
+
+    def __init__(
+        self, width: int = 1024, blocks: int = 2, num_joints: int = 17, extra: int = 0
+    ) -> None:
         super().__init__()
-        self.inp = nn.Linear(3 * num_joints + 3, width)
+        self.extra = int(extra)
+        self.inp = nn.Linear(3 * num_joints + 3 + self.extra, width)
+        if self.extra:
+            with torch.no_grad():
+                self.inp.weight[:, -self.extra :] = 0.0
         self.blocks = nn.Sequential(*[_ResidualBlock(width) for _ in range(blocks)])
         self.out = nn.Sequential(nn.LayerNorm(width), nn.ReLU(inplace=True))
         self.out_features = width
 
-    def forward(self, keypoints: torch.Tensor, geometry: torch.Tensor) -> torch.Tensor:
-        x = torch.cat([keypoints.flatten(1), geometry], dim=1)
-        return self.out(self.blocks(self.inp(x)))
+    def forward(
+        self, keypoints: torch.Tensor, geometry: torch.Tensor, extra: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        parts = [keypoints.flatten(1), geometry]
+        if self.extra:
+            if extra is None:
+                extra = keypoints.new_zeros(keypoints.shape[0], self.extra)
+            parts.append(extra)
+        return self.out(self.blocks(self.inp(torch.cat(parts, dim=1))))
+
+
+def grow_state_dict(model: nn.Module, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """``state`` (of a model without some input columns) made loadable into ``model``.
+
+    A weight whose saved matrix has fewer input columns than ``model``'s (the keypoint MLP's
+    first layer when the world branch is added) is copied into the leading columns; the rest
+    are ``model``'s (zeros). Every other tensor must match exactly.
+    """
+    own = model.state_dict()
+    out = {}
+    for k, v in state.items():
+        target = own.get(k)
+        if target is not None and v.dim() == 2 and target.dim() == 2 and v.shape != target.shape:
+            if v.shape[0] != target.shape[0] or v.shape[1] > target.shape[1]:
+                raise ValueError(f"{k}: cannot grow {tuple(v.shape)} into {tuple(target.shape)}")
+            grown = target.detach().clone()
+            grown[:, : v.shape[1]] = v.to(grown.dtype)
+            v = grown
+        out[k] = v
+    return out
 
 
 class HybridRegressor(IEFRegressor):
@@ -91,15 +132,21 @@ class HybridRegressor(IEFRegressor):
         super().__init__()
         branches = tuple(branches)
         unknown = set(branches) - set(BRANCHES)
-        if unknown or not branches:
+        if unknown or not branches or branches == ("world",):
             raise ValueError(f"branches must be a non-empty subset of {BRANCHES}, got {branches}")
+        if "world" in branches and "keypoints" not in branches:
+            raise ValueError("the world branch feeds the keypoint MLP: add 'keypoints'")
         self.branches = branches
+        self.input_keys = ("mask", "keypoints", "geometry") + (
+            ("world",) if "world" in branches else ()
+        )
         self.mask_pool = int(mask_pool)
         num_features = 3
         self.keypoint_net: nn.Module | None = None
         self.mask_net: nn.Module | None = None
         if "keypoints" in branches:
-            self.keypoint_net = KeypointMLP(kp_width, kp_blocks)
+            extra = WORLD_FEATURES if "world" in branches else 0
+            self.keypoint_net = KeypointMLP(kp_width, kp_blocks, extra=extra)
             num_features += self.keypoint_net.out_features
         if "mask" in branches:
             self.mask_net = Encoder(1, list(widths), list(blocks), norm, groups, pool="flatten")
@@ -110,8 +157,16 @@ class HybridRegressor(IEFRegressor):
             dropout=dropout, cam_scale_init=cam_scale_init, global_orient_init=global_orient_init,
         )  # fmt: skip
 
+    def run(self, inputs: dict[str, torch.Tensor]) -> RegressorOutput:
+        """Forward over a dict; a missing ``world`` means no landmarks (zeros, flag 0)."""
+        return self(inputs["mask"], inputs["keypoints"], inputs["geometry"], inputs.get("world"))
+
     def forward(
-        self, mask: torch.Tensor, keypoints: torch.Tensor, geometry: torch.Tensor
+        self,
+        mask: torch.Tensor,
+        keypoints: torch.Tensor,
+        geometry: torch.Tensor,
+        world: torch.Tensor | None = None,
     ) -> RegressorOutput:
         """Regress parameters.
 
@@ -119,10 +174,11 @@ class HybridRegressor(IEFRegressor):
             mask: (B, 1, R, R) observed silhouettes in [0, 1].
             keypoints: (B, 17, 3) crop NDC + confidence.
             geometry: (B, 3) crop geometry.
+            world: (B, 52) ``lasor.synth.world.encode_world`` (world branch only; None: absent).
         """
         feats = [geometry]
         if self.keypoint_net is not None:
-            feats.append(self.keypoint_net(keypoints, geometry))
+            feats.append(self.keypoint_net(keypoints, geometry, world))
         if self.mask_net is not None:
             if self.mask_pool > 1:
                 mask = nn.functional.avg_pool2d(mask, self.mask_pool)

@@ -58,6 +58,11 @@ class SynthConfig:
     #: share of samples corrupted with the original ``NoiseConfig()`` instead (joints dropped
     #: with confidence 0, as user keypoint files and other detectors give them)
     noise_alt_share: float = 0.0
+    #: also return MediaPipe-like world landmarks (``lasor.synth.world``): ``world (B, 52)``,
+    #: drawn from a stream jumped off the batch's own, so every other tensor stays identical
+    world: bool = False
+    world_absent: float = 0.2  # share of samples without landmarks (as user keypoint files)
+    world_noise: bool = True  # corrupt them with the error measured on MediaPipe
 
     def __post_init__(self) -> None:
         if self.noise_preset == "mediapipe":
@@ -94,6 +99,8 @@ def make_batch(
     """
     r = cfg.res
     b = batch_size
+    # the world landmarks' own stream: jumped off this batch's, which it leaves untouched
+    world_rng = np.random.Generator(rng.bit_generator.jumped()) if cfg.world else None
     idx = rng.integers(0, len(bank), b)
     verts_body = bank.vertices[idx].astype(np.float32)  # (B, V, 3)
     kp_body = bank.keypoints[idx]
@@ -179,6 +186,14 @@ def make_batch(
         )
     if cfg.proxy_version == 1:
         out["proxy"] = encode_proxy(obs_sil, obs_j, obs_c, sigma=cfg.sigma)
+    if world_rng is not None:
+        from lasor.synth.world import WorldNoise, encode_world, synthetic_world
+
+        noise = WorldNoise.measured() if cfg.world_noise else None
+        world, present = synthetic_world(
+            kps, crops[:, :2], obs_c, world_rng, noise, p_absent=cfg.world_absent
+        )
+        out["world"] = encode_world(world, present)
     return {
         **out,
         "mask": torch.from_numpy(obs_sil)[:, None],

@@ -272,6 +272,8 @@ def model_inputs(
     confidence: torch.Tensor | np.ndarray,
     geometry: torch.Tensor | np.ndarray | None = None,
     sigma: float | None = None,
+    world: np.ndarray | None = None,
+    world_present: np.ndarray | None = None,
 ) -> dict[str, torch.Tensor]:
     """THE network input, for training and prediction alike.
 
@@ -282,9 +284,12 @@ def model_inputs(
         confidence: (B, 17).
         geometry: (B, 3) ``crop_geometry`` rows (version 2 only).
         sigma: heatmap std (version 1 only).
+        world: (B, 17, 3) MediaPipe world landmarks in COCO-17 order, hip-centred metres
+            (``lasor.synth.world``; version 2 only), with ``world_present`` (B,) flags; the
+            dict then also holds ``world`` (B, 52), read by models with the world branch.
 
     Returns:
-        dict of the tensors ``PROXY_VERSIONS[version]`` names.
+        dict of the tensors ``PROXY_VERSIONS[version]`` names (+ ``world`` when given).
     """
     if version == 1:
         return {"proxy": encode_proxy(silhouette, joints, confidence, sigma=sigma)}
@@ -299,8 +304,14 @@ def model_inputs(
         raise ValueError("model_inputs: proxy version 2 needs the crop geometry")
     geo = torch.as_tensor(np.asarray(geometry) if not torch.is_tensor(geometry) else geometry)
     geo = geo.float().reshape(len(sil), 3)
-    return {
+    out = {
         "mask": sil[:, None],
         "keypoints": encode_keypoints(joints, confidence, sil.shape[-1]),
         "geometry": geo,
     }
+    if world is not None:
+        from lasor.synth.world import encode_world
+
+        present = np.ones(len(sil), np.float32) if world_present is None else world_present
+        out["world"] = encode_world(world, present)
+    return out

@@ -62,7 +62,8 @@ class ModelConfig:
             saved before ``arch`` existed are this) or "hybrid" (``lasor.model.hybrid``: keypoint
             MLP + mask CNN + crop geometry over the v2 input; ``widths``/``blocks`` then size the
             mask CNN).
-        branches: hybrid only: "keypoints" and/or "mask".
+        branches: hybrid only: "keypoints" and/or "mask", and "world" (MediaPipe's world
+            landmarks as further keypoint-MLP inputs; needs "keypoints" and data.synth.world).
         kp_width: hybrid only: keypoint MLP width...
         kp_blocks: ...and residual blocks.
         mask_pool: hybrid only: average-pool the mask by this factor before its CNN.
@@ -477,9 +478,15 @@ def validate_config(cfg: TrainConfig) -> TrainConfig:
             raise ValueError(f"{section}.{key} must be one of {allowed}, got {value!r}")
     if len(cfg.model.widths) != len(cfg.model.blocks):
         raise ValueError("model.widths and model.blocks must have the same length")
-    bad = set(cfg.model.branches) - {"keypoints", "mask"}
+    bad = set(cfg.model.branches) - {"keypoints", "mask", "world"}
     if bad or not cfg.model.branches:
-        raise ValueError(f"model.branches must be a non-empty subset of keypoints, mask: {bad}")
+        raise ValueError(
+            f"model.branches must be a non-empty subset of keypoints, mask, world: {bad}"
+        )
+    if "world" in cfg.model.branches and "keypoints" not in cfg.model.branches:
+        raise ValueError("model.branches: 'world' feeds the keypoint MLP and needs 'keypoints'")
+    if "world" in cfg.model.branches and not dict(cfg.data.synth).get("world", False):
+        raise ValueError("model.branches has 'world': set data.synth.world: true")
     positive = {
         "data.image_size": cfg.data.image_size,
         "data.batch_size": cfg.data.batch_size,

@@ -499,8 +499,12 @@ def _train(
         del state
     elif run.init_from:
         # warm start (fine-tuning): the weights only, with a fresh optimizer and schedule
+        from lasor.model.hybrid import grow_state_dict
+
         init = load_checkpoint(run.init_from)
-        regressor.load_state_dict({k: v.float() for k, v in init["model"].items()})
+        weights = {k: v.float() for k, v in init["model"].items()}
+        # a model with new input columns (the world branch) grows from one without them
+        regressor.load_state_dict(grow_state_dict(regressor, weights))
         logger.info("initialised the regressor from %s (step %s)", run.init_from, init.get("step"))
         del init
     if not resumed:  # a fresh or warm start: per-rank global RNGs from the run's seed
