@@ -334,6 +334,11 @@ def _add_fit_args(p: argparse.ArgumentParser) -> None:
         help="Adam steps of the full-resolution fit in the photo's camera (lasor.fit; "
         "default FitOptions.steps)",
     )  # fmt: skip
+    p.add_argument(
+        "--fit-world", type=float, default=None, metavar="W",
+        help="weight of the fit's term on MediaPipe's 3D world landmarks (bone directions; "
+        "default FitOptions.world, 0 = off; photos without landmarks never use it)",
+    )  # fmt: skip
 
 
 def _fit_options(args):
@@ -341,11 +346,17 @@ def _fit_options(args):
         return None  # --refine keeps the older 64 px path on its own
     from lasor.fit.core import FitOptions
 
+    kw = {}
+    world = getattr(args, "fit_world", None)
+    if world is not None:
+        if not world >= 0:
+            raise SystemExit(f"lasor: --fit-world needs a number >= 0, got {world}")
+        kw["world"] = world
     if args.fit_steps is None:
-        return FitOptions()
+        return FitOptions(**kw)
     if args.fit_steps < 0:
         raise SystemExit(f"lasor: --fit-steps needs a number >= 0, got {args.fit_steps}")
-    return FitOptions(steps=args.fit_steps) if args.fit_steps else None
+    return FitOptions(steps=args.fit_steps, **kw) if args.fit_steps else None
 
 
 def _refine_options(args):
