@@ -70,7 +70,7 @@ def synthetic_batch():
     bank = build_body_bank(body, 16, pose_source("train", "/nonexistent.npz"), rng)
     cfg = SynthConfig(
         res=64, proxy_version=2, camera=CameraConfig(offcentre=0.8, roll_any=0.2),
-        noise_preset="mediapipe",
+        noise_preset="mediapipe", world=True, world_absent=0.5,
     )  # fmt: skip
     return make_batch(bank, 6, cfg, np.random.default_rng(5))
 
@@ -82,6 +82,7 @@ def test_training_and_prediction_build_the_same_input(synthetic_batch):
     from lasor.predict import network_inputs
 
     b = synthetic_batch
+    assert 0 < float(b["world"][:, -1].sum()) < len(b["world"])  # with and without landmarks
     r, side_px, size = 64, 256, 2048
     for i in range(len(b["mask"])):
         cx, cy, side = (float(v) for v in b["geometry"][i])
@@ -95,12 +96,23 @@ def test_training_and_prediction_build_the_same_input(synthetic_batch):
         kp = b["keypoints"][i].numpy()
         conf = kp[:, 2]
         joints_px = box.from_crop((kp[:, :2] + 1.0) * (r / 2.0), r)
+        # the world landmarks as MediaPipe would give them (33, the 17 COCO ones in place)
+        from lasor.frontend.mediapipe_pose import MEDIAPIPE_TO_COCO17
+        from lasor.synth.world import decode_world
+
+        world, present_w = decode_world(b["world"][i : i + 1])
+        extra = {}
+        if present_w[0] > 0:
+            w33 = np.zeros((33, 3), np.float32)
+            w33[MEDIAPIPE_TO_COCO17] = world[0].numpy()
+            extra = {"world_landmarks": w33, "landmark_visibility": np.ones(33, np.float32)}
         obs = PersonObservation(
             keypoints=joints_px.astype(np.float32), confidence=conf,
-            bbox=box.as_array(), mask=mask, source="test",
+            bbox=box.as_array(), mask=mask, source="test", **extra,
         )  # fmt: skip
         image = np.zeros((size, size, 3), np.uint8)
         inputs, _, _ = network_inputs(2, [(image, obs, box, "x", 0)], r, focals=f)
+        torch.testing.assert_close(inputs["world"][0], b["world"][i], atol=1e-6, rtol=0)
         torch.testing.assert_close(inputs["mask"][0], b["mask"][i])
         torch.testing.assert_close(inputs["geometry"][0], b["geometry"][i], atol=1e-6, rtol=1e-5)
         present = conf > 0
