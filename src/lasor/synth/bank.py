@@ -49,16 +49,37 @@ class BodyBank:
         return len(self.vertices)
 
 
-def pose_source(split: str, pose_bank_path=None, anchor_share: float = 0.0, anchors_path=None):
+def pose_source(
+    split: str,
+    pose_bank_path=None,
+    anchor_share: float = 0.0,
+    anchors_path=None,
+    straight_share: float = 0.0,
+):
     """Return ``draw(n, rng) -> (global_orient (n,3,3), body_pose (n,P,3,3))`` for a split.
 
     Uses the mocap pose bank when one exists (``lasor synth poses``), else the documented
     fallback sampler with anatomical joint limits. With ``anchor_share > 0`` that share of
     every draw comes from the pose anchors (:func:`lasor.synth.anchors.anchor_source`, file
-    ``anchors_path`` or the default one from ``lasor synth poses --anchors``).
+    ``anchors_path`` or the default one from ``lasor synth poses --anchors``). With
+    ``straight_share > 0`` that share of every (final) draw gets the legs and root of one of
+    the bank's straight-legged frames (:func:`lasor.synth.standing.straight_source`).
     """
     from lasor.synth import poses
 
+    if straight_share > 0:
+        from lasor.synth.standing import straight_source
+
+        base = pose_source(split, pose_bank_path, anchor_share, anchors_path)
+        # the legs come from the whole mocap library (the default bank: its walking trials),
+        # else from the bank in use
+        legs_path = poses.default_pose_bank_path()
+        if not legs_path.is_file():
+            legs_path = pose_bank_path or legs_path
+        bank = poses.load_pose_bank(legs_path)
+        idx = np.flatnonzero(np.asarray(bank.split) == split)
+        legs = (np.asarray(bank.global_orient)[idx], np.asarray(bank.body_pose)[idx])
+        return straight_source(base, legs, straight_share)
     if anchor_share > 0:
         from lasor.synth.anchors import anchor_source
 

@@ -39,6 +39,7 @@ class SyntheticBatches(Dataset):
             none exists).
         balanced_bank: default to the balanced bank's cache path instead.
         anchor_share: share of the bank's poses drawn from the pose anchors.
+        straight_share: share of the bank's poses given straight (standing/walking) legs.
     """
 
     def __init__(
@@ -54,6 +55,7 @@ class SyntheticBatches(Dataset):
         pose_bank: str | Path | None = None,
         balanced_bank: bool = False,
         anchor_share: float = 0.0,
+        straight_share: float = 0.0,
     ) -> None:
         self.cfg = cfg
         self.seed = int(seed)
@@ -67,7 +69,9 @@ class SyntheticBatches(Dataset):
             from lasor.synth.poses import default_balanced_pose_bank_path
 
             pose_bank = default_balanced_pose_bank_path()
-        draw = pose_source(split, pose_bank, anchor_share=anchor_share)
+        draw = pose_source(
+            split, pose_bank, anchor_share=anchor_share, straight_share=straight_share
+        )
         self.bank: BodyBank = build_body_bank(body, bank_size, draw, rng)
         logger.info("posed %d %s bodies in %.1f s", bank_size, split, time.perf_counter() - t)
 

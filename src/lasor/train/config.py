@@ -116,6 +116,8 @@ class DataConfig:
             --balanced``) instead of the default one.
         anchor_share: share of every bank's poses drawn from the pose anchors (sitting,
             kneeling, lying, ...: ``lasor.synth.anchors``; ``lasor synth poses --anchors``).
+        straight_share: share of every bank's poses given the legs and root of a straight-
+            legged mocap frame (``lasor.synth.standing``; the bent-leg study, issue 20).
         synth: fields of ``lasor.synth.engine.SynthConfig`` (occlusion, noise, camera, ...);
             ``res`` is taken from ``image_size``.
     """
@@ -130,6 +132,7 @@ class DataConfig:
     pose_bank: str | None = None
     balanced_bank: bool = False
     anchor_share: float = 0.0
+    straight_share: float = 0.0
     synth: dict[str, Any] = field(default_factory=dict)
 
 

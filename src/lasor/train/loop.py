@@ -196,6 +196,7 @@ def make_dataset(cfg: TrainConfig, split: str, rank: int, body: BodyModel) -> Da
             bank_size=d.bank_size if split == "train" else d.val_bank_size, rank=rank,
             length=length, pose_bank=d.pose_bank, balanced_bank=d.balanced_bank,
             anchor_share=d.anchor_share,
+            straight_share=d.straight_share,
         )  # fmt: skip
     raise ValueError(f"data.kind must be 'synthetic' or 'random', got {d.kind!r}")
 
