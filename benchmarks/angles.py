@@ -203,24 +203,34 @@ def error_table(gt: dict, pred: dict, strata: np.ndarray) -> dict:
     return out
 
 
-def synthetic_study(model_path: Path, n: int, seed: int, bank: Path) -> tuple[dict, dict]:
+def synthetic_study(
+    model_path: Path, n: int, seed: int, bank: Path, cache: Path | None = None
+) -> tuple[dict, dict]:
     """The regressor (no fit) on benchmark v2 (poses: ``bank``'s val split + held-out
-    anchors): angle errors by stratum."""
+    anchors): angle errors by stratum. ``cache``: an npz of the joints (read when present,
+    else written)."""
     from lasor.body import load_body_model
     from lasor.eval.angles import leg_angles, pose_stratum
     from lasor.eval.synthetic import make_test_set
     from lasor.train.checkpoint import load_regressor
 
-    model, cfg = load_regressor(model_path)
-    batches = make_test_set(n, seed, cfg.data.image_size, bank, benchmark="v2")
-    body = load_body_model("anny", topology=cfg.model.topology)
-    pj, gj = [], []
-    with torch.no_grad():
-        for b in batches:
-            p = model.run(b)
-            pj.append(body(p.global_orient, p.body_pose, p.shape).joints_h36m.numpy())
-            gj.append(body(b["global_orient"], b["body_pose"], b["shape"]).joints_h36m.numpy())
-    pj, gj = np.concatenate(pj), np.concatenate(gj)
+    if cache is not None and Path(cache).is_file():
+        z = np.load(cache)
+        pj, gj = z["pred"], z["gt"]
+    else:
+        model, cfg = load_regressor(model_path)
+        batches = make_test_set(n, seed, cfg.data.image_size, bank, benchmark="v2")
+        body = load_body_model("anny", topology=cfg.model.topology)
+        pj, gj = [], []
+        with torch.no_grad():
+            for b in batches:
+                p = model.run(b)
+                pj.append(body(p.global_orient, p.body_pose, p.shape).joints_h36m.numpy())
+                g = body(b["global_orient"], b["body_pose"], b["shape"])
+                gj.append(g.joints_h36m.numpy())
+        pj, gj = np.concatenate(pj), np.concatenate(gj)
+        if cache is not None:
+            np.savez_compressed(cache, pred=pj, gt=gj)
     ga, pa = leg_angles(gj), leg_angles(pj)
     st = pose_stratum(ga)
     res = error_table(ga, pa, st)
@@ -308,18 +318,33 @@ def retarget_check(body, trials: list[str]) -> dict:
 
 
 def example_study(model_path: Path | None) -> dict:
-    """The README example photo, fast and fitted: knee and hip angles."""
+    """The README example photo, fast and fitted, MediaPipe's world landmarks and the naive
+    fusion of both: knee and hip angles, torso pitch."""
     from lasor.api import Estimator
     from lasor.eval.angles import leg_angles
+    from lasor.eval.real3d import fuse
+    from lasor.frontend.mediapipe_pose import world_landmarks_to_h36m
     from lasor.predict import example_photo
 
+    def row(j):
+        a = {k: round(float(v), 1) for k, v in leg_angles(j).items()}
+        return {**a, "torso_pitch": round(float(torso_pitch(j)), 1)}
+
     out = {}
+    joints = {}
+    obs = None
     for tag, fit in (("fast", False), ("fitted", True)):
         with Estimator(model_path, fit=fit, render=False) as est:
-            people = est(example_photo())
-        a = leg_angles(people[0].joints3d_h36m)
-        out[tag] = {k: round(float(v), 1) for k, v in a.items()}
-        out[tag]["torso_pitch"] = round(float(torso_pitch(people[0].joints3d_h36m)), 1)
+            if obs is None:
+                obs = est.observe(example_photo())
+            people = est(example_photo(), observations=obs)
+        joints[tag] = people[0].joints3d_h36m
+        out[tag] = row(joints[tag])
+    o = obs[0]
+    if o.world_landmarks is not None:
+        mp = world_landmarks_to_h36m(o.world_landmarks, o.landmark_visibility)[0]
+        out["mediapipe"] = row(mp)
+        out["fused"] = row(fuse(joints["fitted"], mp))
     return out
 
 
@@ -504,6 +529,7 @@ def main() -> None:
         default=None,
         help="pose bank of the v2 test set (default: lasor's default bank)",
     )
+    ap.add_argument("--synthetic-cache", type=Path, default=None, help="npz of its joints")
     ap.add_argument("--name", default="angles")
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
@@ -522,7 +548,9 @@ def main() -> None:
     res["rest_prior"] = rest_and_prior(body)
     res["retarget"] = retarget_check(body, RETARGET_TRIALS)
     res["synthetic_bank"] = str(syn_bank)
-    res["synthetic"], raw_syn = synthetic_study(model, args.n, args.seed, syn_bank)
+    res["synthetic"], raw_syn = synthetic_study(
+        model, args.n, args.seed, syn_bank, args.synthetic_cache
+    )
     res["real"], raw_real = real_study(args.real, args.joints)
     res["example"] = example_study(args.model)
     res["wall_s"] = round(time.perf_counter() - t0, 1)

@@ -55,6 +55,7 @@ def run(
     data: Path = ROOT.parent / "shared/data/real",
     fit=True,
     progress: bool = True,
+    cache_predictions: bool = True,
 ) -> dict:
     """Score the chosen methods; returns the result dict (per-frame rows, summary) and joints.
 
@@ -62,8 +63,17 @@ def run(
         model: regressor file (None = shipped). methods: names (see module docstring).
         limit: frames per set. data: the real-data root. fit: `lasor.Estimator`'s ``fit``
             for ``lasor_fit`` (True, steps, or a ``lasor.fit.FitOptions``).
+        cache_predictions: keep each lasor method's joints per frame under
+            ``~/.cache/lasor/real3d/predictions`` (keyed by the model file's hash and the
+            options), so a killed run resumes and re-scoring is free.
     """
-    from lasor.eval.real3d import lasor_method, load_frames, mediapipe_method, score_frames
+    from lasor.eval.real3d import (
+        PredictionCache,
+        lasor_method,
+        load_frames,
+        mediapipe_method,
+        score_frames,
+    )
 
     methods = methods or DEFAULT_METHODS.split(",")
     fusions = {k: v for k, v in FUSIONS.items() if k in methods}
@@ -82,7 +92,8 @@ def run(
     ms = {k: makers[k]() for k in makers if k in need}
     frames = pick(load_frames(data), limit)
     t0 = time.perf_counter()
-    rows, joints = score_frames(frames, ms, fusions=fusions, progress=progress)
+    preds = PredictionCache() if cache_predictions else None
+    rows, joints = score_frames(frames, ms, fusions=fusions, progress=progress, predictions=preds)
     wall = time.perf_counter() - t0
     return {"rows": rows, "joints": joints, "wall_s": round(wall, 1), "n": len(rows),
             "methods": list(ms) + list(fusions)}  # fmt: skip
@@ -128,7 +139,8 @@ def markdown(res: dict, summary: dict, title: str) -> str:
             m = s[k]
 
             def c(key, m=m):
-                return f"{m[key.replace('X', 'abs')]:.1f} ({m[key.replace('X', 'signed')]:+.1f})"
+                a, sg = m[key.replace("X", "abs")], m[key.replace("X", "signed")]
+                return f"{a:.1f} ({sg:+.1f})" if np.isfinite(a) else "–"
 
             lines.append(
                 f"| {g} | {s['legs_straight']} / {s['legs_bent']} | {k} | {c('knee_X_straight')}"
@@ -149,13 +161,17 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--name", default="real3d", help="results file stem")
     ap.add_argument("--joints", type=Path, default=None, help="also save joints (npz) here")
+    ap.add_argument("--no-cache", action="store_true", help="recompute lasor's predictions")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     from lasor.eval.real3d import summarise
     from lasor.predict import shipped_model_path
 
     fit = True if args.fit_steps is None else args.fit_steps
-    res = run(args.model, args.methods.split(","), args.limit, args.data, fit)
+    res = run(
+        args.model, args.methods.split(","), args.limit, args.data, fit,
+        cache_predictions=not args.no_cache,
+    )  # fmt: skip
     summary = summarise(res["rows"], res["methods"])
     model = str(args.model or shipped_model_path().name)
     title = f"Real 3D: Human3.6M frames, `{Path(model).name}`"

@@ -340,6 +340,8 @@ def lasor_method(
     from lasor.api import Estimator
 
     est = Estimator(model_path, fit=fit, render=False, **options)
+    digest = hashlib.sha1(Path(est.model_path).read_bytes()).hexdigest()[:16]
+    key = f"lasor|{digest}|fit={est.options.fit!r}|gt2d={gt_2d}|true_focal={true_focal}"
 
     def method(crop: Crop) -> np.ndarray | None:
         obs = crop.observation
@@ -353,6 +355,7 @@ def lasor_method(
         return people[0].joints3d_h36m if people else None
 
     method.estimator = est  # type: ignore[attr-defined]
+    method.cache_key = key  # type: ignore[attr-defined]
     return method
 
 
@@ -371,12 +374,43 @@ def with_gt_limbs(obs: PersonObservation, crop: Crop) -> PersonObservation:
 # ------------------------------------------------------------------------------- scoring
 
 
+class PredictionCache:
+    """Joints a method gave for a frame, one ``.npy`` per (method key, frame) under ``root``.
+
+    Only methods with a ``cache_key`` attribute (`lasor_method` sets one from the model file's
+    hash and the options) are cached, so a killed run resumes and re-scoring is free.
+    """
+
+    def __init__(self, root: Path = DEFAULT_CACHE / "predictions") -> None:
+        self.root = Path(root)
+
+    def _path(self, method: Method, frame: Frame) -> Path | None:
+        key = getattr(method, "cache_key", None)
+        if key is None:
+            return None
+        digest = hashlib.sha1(key.encode()).hexdigest()[:16]
+        return self.root / digest / f"{frame.set}__{frame.name}.npy"
+
+    def run(self, method: Method, crop: Crop) -> np.ndarray | None:
+        """``method(crop)``, from disk when cached (NaNs stand for "no answer")."""
+        path = self._path(method, crop.frame)
+        if path is not None and path.is_file():
+            j = np.load(path)
+            return None if np.isnan(j).all() else j
+        j = method(crop)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            np.save(path, np.full((17, 3), np.nan) if j is None else np.asarray(j, np.float64))
+        return j
+
+
 def score_frames(
     frames: list[Frame],
     methods: dict[str, Method],
     cache: ObservationCache | None = None,
     fusions: dict[str, tuple[str, str]] | None = None,
     progress: bool = False,
+    predictions: PredictionCache | None = None,
 ) -> tuple[list[dict], dict[str, np.ndarray]]:
     """Every method on every frame's crop.
 
@@ -386,6 +420,7 @@ def score_frames(
         cache: MediaPipe observations (default: `ObservationCache` at `DEFAULT_CACHE`).
         fusions: name -> (base method, other method) combined by `fuse` after the methods ran.
         progress: show a progress bar.
+        predictions: cache of the methods' joints (default: none).
 
     Returns:
         rows (one dict per frame: set, name, camera, ``gt_angles``, ``stratum``, ``straight``
@@ -410,7 +445,10 @@ def score_frames(
                                        CROP_FACTOR * fr.box_side)  # fmt: skip
         obs = cache.get(fr, crop_img, origin)
         crop = Crop(crop_img, origin, obs, fr)
-        out: dict[str, np.ndarray | None] = {k: m(crop) for k, m in methods.items()}
+        if predictions is None:
+            out: dict[str, np.ndarray | None] = {k: m(crop) for k, m in methods.items()}
+        else:
+            out = {k: predictions.run(m, crop) for k, m in methods.items()}
         for k, (a, b) in fusions.items():
             out[k] = fuse(out[a], out[b]) if out.get(a) is not None and out.get(b) is not None \
                 else None  # fmt: skip
