@@ -16,7 +16,8 @@ thorax-hip-knee, 180 = straight):
 * torso pitch in the camera frame (pelvis -> thorax against image up), synthetic vs real;
 * the README example photo (fast and fitted): its knee and hip angles.
 
-Writes ``benchmarks/results/angles.{json,md}`` and ``angles.png``.
+Writes ``benchmarks/results/angles.{json,md}`` and ``angles.png``; a hand-written section
+starting ``## Reading`` at the end of an existing markdown is kept.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
+#: heading of the hand-written interpretation at the end of the markdown, kept on re-runs
+READING = "\n## Reading"
 CACHE = Path.home() / ".cache" / "lasor"
 #: walking (07, 08), varied (02), salsa, dance (05), and 14 (the bank's large groups)
 RETARGET_TRIALS = ["07_01", "08_01", "02_01", "acrnn_salsa_05", "05_04", "14_30"]
@@ -367,6 +370,7 @@ def plot(raw_bank: dict, raw_syn: dict, raw_real: dict, path: Path) -> None:
 
     from lasor.io.plots import line_chart
 
+    lasor = "lasor_fit" if "lasor_fit" in raw_real else "lasor_fast"
     edges = np.arange(0, 185, 5.0)
     centres = (edges[:-1] + edges[1:]) / 2
 
@@ -381,7 +385,7 @@ def plot(raw_bank: dict, raw_syn: dict, raw_real: dict, path: Path) -> None:
         "synthetic v2 GT": dens(_legs(raw_syn["gt"], "knee")),
         "synthetic v2 pred": dens(_legs(raw_syn["pred"], "knee")),
         "real H36M GT": dens(_legs(raw_real["gt"], "knee")),
-        "real lasor_fit": dens(_legs(raw_real["lasor_fit"], "knee")),
+        f"real {lasor}": dens(_legs(raw_real[lasor], "knee")),
         "real MediaPipe": dens(_legs(raw_real["mediapipe"], "knee")),
     }
     top = line_chart(
@@ -401,10 +405,10 @@ def plot(raw_bank: dict, raw_syn: dict, raw_real: dict, path: Path) -> None:
         (
             "real H36M frames",
             raw_real["gt"],
-            {"lasor_fit": raw_real["lasor_fit"], "mediapipe": raw_real["mediapipe"]},
+            {lasor: raw_real[lasor], "mediapipe": raw_real["mediapipe"]},
         ),
     ]
-    cols = {"pred": (52, 101, 164), "lasor_fit": (204, 0, 0), "mediapipe": (78, 154, 6)}
+    cols = {"pred": (52, 101, 164), lasor: (204, 0, 0), "mediapipe": (78, 154, 6)}
     for i, (title, gt, preds) in enumerate(panels):
         bx = (60 + i * 490, 460, 60 + i * 490 + 400, 860 - 40)
         d.text((bx[0], 432), title + ": predicted (y) vs true (x) knee, 60-185 deg",
@@ -498,6 +502,9 @@ def markdown(res: dict) -> str:
     )
     for mname, t in res["real"]["methods"].items():
         L += table(f"Real H36M frames ({res['real']['n']}): {mname}", t)
+    for stem, more in res.get("real_more", {}).items():
+        for mname, t in more["methods"].items():
+            L += table(f"Real H36M frames, `{stem}` ({more['n']}): {mname}", t)
     L += ["## Camera: torso pitch (pelvis->thorax vs image up; + = toward the camera)", "",
           f"synthetic v2 truth {res['synthetic']['torso_pitch_gt']}, synthetic prediction "
           f"{res['synthetic']['torso_pitch_pred']}, real truth {res['real']['torso_pitch_gt']}.",
@@ -521,7 +528,13 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=512, help="synthetic v2 samples")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--bank-frames", type=int, default=3000)
-    ap.add_argument("--real", type=Path, default=RESULTS / "real3d.json")
+    ap.add_argument(
+        "--real",
+        type=Path,
+        nargs="+",
+        default=[RESULTS / "real3d.json"],
+        help="real3d.py JSONs (the first is plotted)",
+    )
     ap.add_argument("--joints", type=Path, default=None, help="real3d.py --joints npz")
     ap.add_argument(
         "--synthetic-bank",
@@ -551,13 +564,17 @@ def main() -> None:
     res["synthetic"], raw_syn = synthetic_study(
         model, args.n, args.seed, syn_bank, args.synthetic_cache
     )
-    res["real"], raw_real = real_study(args.real, args.joints)
+    res["real"], raw_real = real_study(args.real[0], args.joints)
+    res["real_more"] = {p.stem: real_study(p)[0] for p in args.real[1:]}
     res["example"] = example_study(args.model)
     res["wall_s"] = round(time.perf_counter() - t0, 1)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{args.name}.json").write_text(json.dumps(res, indent=1) + "\n")
     md = markdown(res)
-    (RESULTS / f"{args.name}.md").write_text(md)
+    path = RESULTS / f"{args.name}.md"
+    if path.is_file() and READING in path.read_text():  # keep the hand-written reading
+        md += READING + path.read_text().split(READING, 1)[1]
+    path.write_text(md)
     plot(raw_bank, raw_syn, raw_real, RESULTS / f"{args.name}.png")
     print(md)
 
