@@ -17,7 +17,8 @@ not by default: ``lasor_fast_truefocal`` / ``lasor_fit_truefocal`` (diagnostic: 
 real focal length instead of the default, the crop's diagonal).
 
 From Python, score any method: ``score_frames(frames, {"mine": fn})`` with ``fn(crop) -> (17, 3)``
-(see `lasor.eval.real3d.Method`), or `run` below with a model path and fit options.
+(see `lasor.eval.real3d.Method`; `image_method(fn)` adapts a plain `fn(image)`), or `run`
+below with a model path and fit options.
 """
 
 from __future__ import annotations

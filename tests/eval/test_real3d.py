@@ -22,6 +22,7 @@ from lasor.eval.real3d import (
     _write_observation,
     frame_metrics,
     fuse,
+    image_method,
     load_frames,
     square_crop,
     with_gt_limbs,
@@ -171,3 +172,11 @@ def test_load_frames_on_shared_data():
     z = np.array([fr.joints3d[0, 2] for fr in frames])
     assert (z > 3).all() and (z < 8).all()
     np.testing.assert_allclose(f.joints3d[0], 0.5 * (f.joints3d[1] + f.joints3d[4]), atol=1e-5)
+
+
+def test_image_method_adapts_a_plain_callable():
+    seen = []
+    m = image_method(lambda img: seen.append(img.shape) or standing())
+    fr = Frame("s9", "x", "1", Path("x.jpg"), np.zeros(2), 100.0, np.zeros((17, 3)), standing())
+    out = m(Crop(np.zeros((6, 6, 3), np.uint8), np.zeros(2), None, fr))
+    assert seen == [(6, 6, 3)] and frame_metrics(out, fr.joints3d)["pa_mpjpe"] < 1e-6

@@ -305,6 +305,15 @@ def _read_observation(path: Path) -> PersonObservation | None:
 # ----------------------------------------------------------------------------- the methods
 
 
+def image_method(fn: Callable[[np.ndarray], np.ndarray | None]) -> Method:
+    """A `Method` from any ``fn(crop_image (S, S, 3) uint8) -> (17, 3) H36M-17 joints, m``."""
+
+    def method(crop: Crop) -> np.ndarray | None:
+        return fn(crop.image)
+
+    return method
+
+
 def mediapipe_method(crop: Crop) -> np.ndarray | None:
     """MediaPipe's world landmarks as H36M-17 (None without an observation or landmarks)."""
     from lasor.frontend.mediapipe_pose import world_landmarks_to_h36m
