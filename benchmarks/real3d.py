@@ -34,7 +34,11 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 DEFAULT_METHODS = "lasor_fast,lasor_fit,mediapipe,fused,fused_fast,lasor_fast_gt2d"
-FUSIONS = {"fused": ("lasor_fit", "mediapipe"), "fused_fast": ("lasor_fast", "mediapipe")}
+FUSIONS = {
+    "fused": ("lasor_fit", "mediapipe"),
+    "fused_fast": ("lasor_fast", "mediapipe"),
+    "fused_fitw": ("lasor_fitw", "mediapipe"),
+}
 
 
 def pick(frames: list, limit: int | None) -> list:
@@ -57,6 +61,7 @@ def run(
     fit=True,
     progress: bool = True,
     cache_predictions: bool = True,
+    fit_world: float = 3.0,
 ) -> dict:
     """Score the chosen methods; returns the result dict (per-frame rows, summary) and joints.
 
@@ -67,6 +72,8 @@ def run(
         cache_predictions: keep each lasor method's joints per frame under
             ``~/.cache/lasor/real3d/predictions`` (keyed by the model file's hash and the
             options), so a killed run resumes and re-scoring is free.
+        fit_world: ``lasor_fitw``'s weight of the fit's world-landmark term
+            (``FitOptions.world``; ``lasor_fit`` is the default fit, whatever its weight).
     """
     from lasor.eval.real3d import (
         PredictionCache,
@@ -75,6 +82,7 @@ def run(
         mediapipe_method,
         score_frames,
     )
+    from lasor.fit import FitOptions
 
     methods = methods or DEFAULT_METHODS.split(",")
     fusions = {k: v for k, v in FUSIONS.items() if k in methods}
@@ -82,6 +90,8 @@ def run(
     makers = {
         "lasor_fast": lambda: lasor_method(model, fit=False),
         "lasor_fit": lambda: lasor_method(model, fit=fit),
+        "lasor_fitw": lambda: lasor_method(model, fit=FitOptions(
+            world=fit_world, **({"steps": fit} if not isinstance(fit, bool) else {}))),
         "mediapipe": lambda: mediapipe_method,
         "lasor_fast_gt2d": lambda: lasor_method(model, fit=False, gt_2d=True),
         "lasor_fast_truefocal": lambda: lasor_method(model, fit=False, true_focal=True),
@@ -158,6 +168,7 @@ def main() -> None:
     ap.add_argument("--methods", default=DEFAULT_METHODS)
     ap.add_argument("--limit", type=int, default=None, help="at most N frames per set")
     ap.add_argument("--fit-steps", type=int, default=None, help="lasor_fit's steps (default)")
+    ap.add_argument("--fit-world", type=float, default=3.0, help="lasor_fitw's world weight")
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared/data/real")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--name", default="real3d", help="results file stem")
@@ -171,7 +182,7 @@ def main() -> None:
     fit = True if args.fit_steps is None else args.fit_steps
     res = run(
         args.model, args.methods.split(","), args.limit, args.data, fit,
-        cache_predictions=not args.no_cache,
+        cache_predictions=not args.no_cache, fit_world=args.fit_world,
     )  # fmt: skip
     summary = summarise(res["rows"], res["methods"])
     model = str(args.model or shipped_model_path().name)
@@ -179,6 +190,7 @@ def main() -> None:
     out = {
         "model": model, "methods": res["methods"], "n": res["n"], "wall_s": res["wall_s"],
         "threads": args.threads, "limit": args.limit, "fit_steps": args.fit_steps,
+        "fit_world": args.fit_world,
         "summary": summary, "per_frame": res["rows"],
     }  # fmt: skip
     RESULTS.mkdir(exist_ok=True)
