@@ -127,6 +127,8 @@ def _open_image(path: PathLike, what: str, cap: int | None = None) -> Image.Imag
     """Open and fully decode an image file (refused before decoding when over the pixel cap),
     or raise FrontendError."""
     p = Path(path)
+    if p.is_dir():
+        raise FrontendError(p, f"is a folder; expected {what}")
     if not p.is_file():
         raise FrontendError(p, f"no such file; expected {what}")
     limit = max_pixels(cap)
