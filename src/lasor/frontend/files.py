@@ -37,6 +37,7 @@ import json
 import logging
 import math
 import os
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -133,7 +134,9 @@ def _open_image(path: PathLike, what: str, cap: int | None = None) -> Image.Imag
         raise FrontendError(p, f"no such file; expected {what}")
     limit = max_pixels(cap)
     try:
-        img = Image.open(p)
+        with warnings.catch_warnings():  # the pixel cap below is lasor's check
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(p)
         if limit > 0 and img.width * img.height > limit:
             img.close()
             raise FrontendError(
