@@ -203,13 +203,20 @@ def _add_demo_command(sub) -> None:
     p.add_argument("--port", type=int, default=7860)
     p.add_argument("--max-upload-mb", type=float, default=10.0, help="largest accepted photo")
     p.add_argument("--checkpoint", type=Path, default=None, help="model (default: shipped)")
+    p.add_argument(
+        "--allow-host", action="append", default=[], metavar="NAME",
+        help="also accept this host name in Host/Origin headers (serving on a network)",
+    )  # fmt: skip
     p.set_defaults(func=cmd_demo)
 
 
 def cmd_demo(args) -> int:
     from lasor.demo.server import DemoConfig, serve
 
-    cfg = DemoConfig(max_upload_bytes=int(args.max_upload_mb * 2**20), model_path=args.checkpoint)
+    cfg = DemoConfig(
+        max_upload_bytes=int(args.max_upload_mb * 2**20), model_path=args.checkpoint,
+        allowed_hosts=tuple(args.allow_host),
+    )  # fmt: skip
     serve(args.host, args.port, cfg)
     return 0
 

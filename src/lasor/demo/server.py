@@ -42,7 +42,7 @@ import signal
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -405,6 +405,7 @@ class BoundedHTTPServer(ThreadingHTTPServer):
     """
 
     daemon_threads = True
+    request_queue_size = 128  # listen backlog: a full one makes clients wait seconds to connect
 
     def __init__(self, address, handler, max_connections: int) -> None:
         super().__init__(address, handler)
@@ -443,19 +444,27 @@ def serve(host: str = "127.0.0.1", port: int = 7860, config: DemoConfig | None =
     """Run the demo until interrupted (Ctrl-C), then delete its temporary folder."""
     if host not in ("127.0.0.1", "localhost", "::1"):
         log.warning("the demo listens on %s: anyone who can reach it can upload photos", host)
-    server, app = make_server(host, port, config)
-    h, p = server.server_address[:2]
-    log.info("lasor demo on http://%s:%d/ (temporary folder %s; Ctrl-C stops)", h, p, app.root)
+        config = config or DemoConfig()
+        if host not in ("0.0.0.0", "::") and host not in config.allowed_hosts:
+            config = replace(config, allowed_hosts=(*config.allowed_hosts, host))
+        if not config.allowed_hosts:
+            log.warning("only loopback Host names are accepted; add yours with --allow-host")
 
     def on_sigterm(signum, frame):  # noqa: ARG001 - signal's signature
         raise KeyboardInterrupt("SIGTERM")
 
     previous = signal.signal(signal.SIGTERM, on_sigterm)
+    server = app = None
     try:
+        server, app = make_server(host, port, config)
+        h, p = server.server_address[:2]
+        log.info("lasor demo on http://%s:%d/ (temporary folder %s; Ctrl-C stops)", h, p, app.root)
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
         signal.signal(signal.SIGTERM, previous)
-        server.server_close()
-        app.close()
+        if server is not None:
+            server.server_close()
+        if app is not None:
+            app.close()
