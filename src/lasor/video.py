@@ -133,8 +133,12 @@ def open_clip(path: str | Path, fps: float = 30.0) -> Clip:
         msg = f"not a readable video ({type(e).__name__}: {short_error(e)})"
         raise VideoError(path, msg) from e
     rate = float(meta.get("fps") or fps)
-    n = meta.get("nframes")
-    indexed = int(n) if isinstance(n, (int, float)) and math.isfinite(n) and n > 0 else None
+    n, dur = meta.get("nframes"), meta.get("duration")
+    indexed = None
+    if isinstance(n, (int, float)) and math.isfinite(n) and n > 0:
+        indexed = int(n)
+    elif isinstance(dur, (int, float)) and math.isfinite(dur) and dur > 0 and math.isfinite(rate):
+        indexed = int(round(dur * rate))  # the container's duration x its frame rate
 
     def frames() -> Iterator[np.ndarray]:
         for f in reader:
@@ -145,15 +149,17 @@ def open_clip(path: str | Path, fps: float = 30.0) -> Clip:
 
 
 def short_error(exc: BaseException, limit: int = 300) -> str:
-    """An exception's message without ffmpeg's banner: its last informative line, shortened.
+    """An exception's message without ffmpeg's banner, on one line, shortened.
 
-    ffmpeg errors carry an 18-line version/configuration banner before the one line that says
-    what went wrong; that line is the last one that is not part of the banner.
+    imageio's ffmpeg errors are a summary line, then ffmpeg's 18-line version/configuration
+    banner, then what went wrong (its last line); this keeps the first and the last line.
     """
     lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
-    banner = ("ffmpeg version", "built with", "configuration:", "lib", "Copyright")
+    banner = ("ffmpeg version", "built with", "configuration:", "lib", "Copyright", "===")
     useful = [ln for ln in lines if not ln.startswith(banner)]
-    text = (useful or lines or [type(exc).__name__])[-1]
+    if not useful:
+        return type(exc).__name__
+    text = useful[0] if len(useful) == 1 else f"{useful[0]}: {useful[-1]}"
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
