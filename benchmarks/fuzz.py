@@ -281,7 +281,6 @@ from pathlib import Path
 sys.path.insert(0, sys.argv[2])
 from lasor.io.results import PersonResult, save_npz, save_json
 from lasor.io import mesh
-from lasor.io.pictures import write_all_overlay
 out = Path(sys.argv[1])
 rng = np.random.default_rng(0)
 v = rng.random((20000, 3)).astype(np.float32) + [0, 0, 3]

@@ -325,19 +325,20 @@ def _handler(app: DemoApp):
             log.info("%s %s", self.address_string(), fmt % args)
 
         def _send(self, status: HTTPStatus, body: bytes, ctype: str, download: str = "") -> None:
-            if self.close_connection:
+            try:
                 self.send_response(status)
-                self.send_header("Connection", "close")
-            else:
-                self.send_response(status)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("X-Content-Type-Options", "nosniff")
-            self.send_header("Cache-Control", "no-store")
-            if download:
-                self.send_header("Content-Disposition", f'attachment; filename="{download}"')
-            self.end_headers()
-            self.wfile.write(body)
+                if self.close_connection:
+                    self.send_header("Connection", "close")
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("X-Content-Type-Options", "nosniff")
+                self.send_header("Cache-Control", "no-store")
+                if download:
+                    self.send_header("Content-Disposition", f'attachment; filename="{download}"')
+                self.end_headers()
+                self.wfile.write(body)
+            except (BrokenPipeError, ConnectionResetError, TimeoutError):
+                self.close_connection = True  # the client left; nothing to tell it
 
         def _json(self, status: HTTPStatus, obj: dict) -> None:
             self._send(status, json.dumps(obj).encode(), "application/json")
