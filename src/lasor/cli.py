@@ -6,6 +6,7 @@ Each subcommand imports its machinery only when it runs, so ``lasor --help`` is 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
@@ -202,13 +203,20 @@ def _add_demo_command(sub) -> None:
     p.add_argument("--port", type=int, default=7860)
     p.add_argument("--max-upload-mb", type=float, default=10.0, help="largest accepted photo")
     p.add_argument("--checkpoint", type=Path, default=None, help="model (default: shipped)")
+    p.add_argument(
+        "--allow-host", action="append", default=[], metavar="NAME",
+        help="also accept this host name in Host/Origin headers (serving on a network)",
+    )  # fmt: skip
     p.set_defaults(func=cmd_demo)
 
 
 def cmd_demo(args) -> int:
     from lasor.demo.server import DemoConfig, serve
 
-    cfg = DemoConfig(max_upload_bytes=int(args.max_upload_mb * 2**20), model_path=args.checkpoint)
+    cfg = DemoConfig(
+        max_upload_bytes=int(args.max_upload_mb * 2**20), model_path=args.checkpoint,
+        allowed_hosts=tuple(args.allow_host),
+    )  # fmt: skip
     serve(args.host, args.port, cfg)
     return 0
 
@@ -278,13 +286,15 @@ def _add_optional_commands(sub) -> None:
         action="append",
         default=[],
         metavar="X0,Y0,X1,Y1",
-        help="a person box (repeat for several people)",
+        help="a person box in pixels, corners (repeat for several people)",
     )
     p.add_argument(
         "--boxes",
         type=Path,
         default=None,
-        help="JSON {image name: [[x0,y0,x1,y1], ...]} of person boxes",
+        help="JSON {image name: [[x0,y0,x1,y1], ...]} of person boxes per photo, or one box file "
+        'for every photo ([[x0,y0,x1,y1], ...], [{"bbox": [x,y,w,h]}, ...] or {"bbox": [x,y,w,h]}'
+        " as SPIN's *_bbox.json)",
     )
     # --- multi-person front end (issue 17) ---
     p.add_argument(
@@ -294,9 +304,15 @@ def _add_optional_commands(sub) -> None:
         "most central one",
     )  # fmt: skip
     p.add_argument(
-        "--max-people", type=int, default=None, metavar="N", help="at most N people per photo"
-    )
-    p.add_argument("--batch-size", type=int, default=16)
+        "--max-people", type=_positive_int, default=None, metavar="N",
+        help="at most N people per photo (N >= 1)",
+    )  # fmt: skip
+    p.add_argument(
+        "--max-pixels", type=int, default=None, metavar="N",
+        help="refuse photos and masks over N pixels before decoding them (default 64000000, or "
+        "LASOR_MAX_PIXELS; 0 = no cap)",
+    )  # fmt: skip
+    p.add_argument("--batch-size", type=_positive_int, default=16)
     p.add_argument("--device", default="cpu")
     p.add_argument("--no-render", action="store_true", help="skip the PNG pictures / MP4s")
     p.add_argument(
@@ -410,12 +426,94 @@ def _export_formats(args) -> tuple[str, ...]:
         raise SystemExit(f"lasor predict --export: {e}") from None
 
 
-def cmd_predict(args) -> int:
-    """A thin shell over `lasor.Estimator` (photos) and `lasor.video` (clips)."""
-    import json
+def _positive_int(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {n}")
+    return n
+
+
+def parse_bbox(text: str):
+    """``"x0,y0,x1,y1"`` -> (4,) float32 box; ValueError (saying what is expected) otherwise."""
+    import math
 
     import numpy as np
 
+    parts = [t.strip() for t in str(text).split(",")]
+    try:
+        values = [float(t) for t in parts]
+    except ValueError:
+        values = []
+    if len(values) != 4 or not all(math.isfinite(v) for v in values):
+        raise ValueError(f"--bbox {text!r}: expected four finite numbers X0,Y0,X1,Y1 (pixels)")
+    x0, y0, x1, y1 = values
+    if not (x1 > x0 and y1 > y0):
+        raise ValueError(f"--bbox {text!r}: expected X1 > X0 and Y1 > Y0 (corners, not a size)")
+    return np.array(values, np.float32)
+
+
+def read_boxes_option(path: Path) -> dict | object:
+    """``--boxes`` file -> ``{image name: (N, 4) boxes}``, or one (N, 4) array for every photo.
+
+    Raises:
+        ValueError: the file is missing or malformed (the message says what is expected).
+    """
+    import numpy as np
+
+    from lasor.frontend.files import read_boxes
+    from lasor.frontend.types import FrontendError
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+        data = json.loads(text)
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as e:
+        raise ValueError(f"--boxes {path}: cannot be read as JSON ({e})") from None
+    try:
+        if not isinstance(data, dict) or "bbox" in data:  # one box file for every photo
+            return read_boxes(path)
+        out = {}
+        for name, value in data.items():
+            if isinstance(value, list) and value and not isinstance(value[0], (list, dict)):
+                value = [value]  # one box
+            if not isinstance(value, list) or not all(
+                isinstance(b, list) and len(b) == 4 for b in value
+            ):
+                raise ValueError(f"{name!r} must map to [[x0, y0, x1, y1], ...]")
+            out[name] = np.stack([parse_bbox(",".join(str(v) for v in b)) for b in value])
+        return out
+    except (FrontendError, ValueError, TypeError) as e:
+        raise ValueError(
+            f"--boxes {path}: {e}; expected {{image name: [[x0,y0,x1,y1], ...]}} or one box file"
+        ) from None
+
+
+def _boxes_option(args, photos: list[Path]) -> dict:
+    """The per-photo boxes of ``--boxes`` and ``--bbox`` (``--bbox`` wins); ValueError if bad."""
+    import numpy as np
+
+    boxes: dict = {}
+    if args.boxes:
+        data = read_boxes_option(args.boxes)
+        if isinstance(data, dict):
+            boxes = data
+            known = {p.name for p in photos} | {str(p) for p in photos}
+            unknown = [k for k in boxes if k not in known]
+            if unknown and photos:
+                log.warning("--boxes names photos not given: %s", ", ".join(unknown[:5]))
+        else:
+            boxes = {p.name: data for p in photos}
+    if args.bbox:
+        arr = np.stack([parse_bbox(b) for b in args.bbox])
+        for p in photos:
+            boxes[p.name] = arr
+    return boxes
+
+
+def cmd_predict(args) -> int:
+    """A thin shell over `lasor.Estimator` (photos) and `lasor.video` (clips)."""
     from lasor.predict import example_photo, find_images
     from lasor.video import VIDEO_SUFFIXES
 
@@ -428,21 +526,23 @@ def cmd_predict(args) -> int:
     if not photos and not videos:
         print("lasor predict: no photos given (pass files/folders, or --example)", file=sys.stderr)
         return 2
-    boxes: dict = {}
-    if args.boxes:
-        data = json.loads(args.boxes.read_text())
-        boxes = {k: np.asarray(v, dtype=np.float32).reshape(-1, 4) for k, v in data.items()}
-    if args.bbox:
-        arr = np.array([[float(x) for x in b.split(",")] for b in args.bbox], np.float32)
-        for p in photos:
-            boxes[p.name] = arr
+    if args.output.exists() and not args.output.is_dir():
+        print(
+            f"lasor predict: --output {args.output} is a file; expected a folder", file=sys.stderr
+        )
+        return 2
+    try:
+        boxes = _boxes_option(args, photos)
+    except ValueError as e:
+        print(f"lasor predict: {e}", file=sys.stderr)
+        return 2
     from lasor.api import Estimator
 
     est = Estimator(
         args.checkpoint, keypoints=args.keypoints, masks=args.masks, boxes=boxes,
         batch_size=args.batch_size, render=not args.no_render, device=args.device,
         refine=_refine_options(args), export=_export_formats(args), fit=_fit_options(args),
-        person=args.person, max_people=args.max_people,
+        person=args.person, max_people=args.max_people, max_pixels=args.max_pixels,
     )  # fmt: skip
     rc = 0
     with est:

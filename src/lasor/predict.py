@@ -13,11 +13,14 @@ no person, a corrupt JSON, a mask of the wrong size, a file that cannot be writt
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
+import signal
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -68,8 +71,18 @@ class PredictOptions:
             (:mod:`lasor.fit`); None = the regressor's output as is (``--fast``).
         person: without keypoints or boxes: "all" = every person found (person 0 = the most
             prominent, see `lasor.frontend.people`), "largest" = only the most prominent.
-        max_people: at most this many people per photo (None = all).
+        max_people: at most this many people per photo (None = all; at least 1).
+        max_pixels: photos and masks with more pixels are refused before decoding (None = the
+            default cap, ``lasor.frontend.files.MAX_PIXELS`` or ``LASOR_MAX_PIXELS``; 0 = none).
     """
+
+    def __post_init__(self) -> None:
+        if self.max_people is not None and self.max_people < 1:
+            raise ValueError(
+                f"max_people must be at least 1 (or None for all), not {self.max_people}"
+            )
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, not {self.batch_size}")
 
     model_path: Path | None = None
     keypoints: Path | None = None
@@ -86,6 +99,8 @@ class PredictOptions:
     # --- multi-person front end (issue 17) ---
     person: str = "all"
     max_people: int | None = None
+    # --- hardening (issue 23) ---
+    max_pixels: int | None = None
 
 
 def shipped_model_path() -> Path:
@@ -96,12 +111,23 @@ def shipped_model_path() -> Path:
 
 
 def find_images(inputs: list[str | Path]) -> list[Path]:
-    """Expand files and folders into image paths (folders: sorted, by image suffix; no repeats)."""
+    """Expand files and folders into image paths (folders: sorted, by image suffix; no repeats).
+
+    A folder named like a photo (``x.jpg/``) with no photos in it is kept as an input, so that
+    the run reports it instead of dropping it; so are sub-folders named like photos.
+    """
     out: list[Path] = []
     for item in inputs:
         p = Path(item)
         if p.is_dir():
-            out += sorted(q for q in p.iterdir() if q.suffix.lower() in IMAGE_SUFFIXES)
+            found = sorted(q for q in p.iterdir() if q.suffix.lower() in IMAGE_SUFFIXES)
+            if not found and p.suffix.lower() in IMAGE_SUFFIXES:
+                found = [p]
+            elif not found:
+                log.warning(
+                    "%s: a folder with no photos (%s)", p, ", ".join(sorted(IMAGE_SUFFIXES))
+                )
+            out += found
         else:
             out.append(p)
     return list(dict.fromkeys(out))  # a photo named twice is processed once
@@ -151,6 +177,14 @@ def observe(image_path: Path, image: np.ndarray, opts: PredictOptions, detector)
         return [_with_mask(o, mask) for o in found[:1]] if mask is not None else found
     people = []
     for box in [None] if boxes is None else list(boxes):
+        if box is not None:
+            b = np.asarray(box, np.float64).reshape(4)
+            if not (b[2] > 0 and b[3] > 0 and b[0] < w and b[1] < h):
+                raise FrontendError(
+                    image_path,
+                    f"the box {np.round(b, 1).tolist()} lies outside the {w}x{h} (width x height) "
+                    "image; expected x0, y0, x1, y1 pixels of this photo",
+                )
         obs = detector(image, bbox=box)
         if obs is not None:
             people.append(_with_mask(obs, mask) if mask is not None else obs)
@@ -612,6 +646,41 @@ def make_detector(opts: PredictOptions):
         return detector
 
 
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM during ``predict`` (raised by its signal handler; summary.json is written)."""
+
+
+@contextlib.contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    """While active (main thread only), SIGTERM raises `Interrupted` like Ctrl-C raises
+    KeyboardInterrupt, so ``predict`` can write its summary before the process ends."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):  # noqa: ARG001 - signal's signature
+        raise Interrupted("SIGTERM")
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except (ValueError, OSError):  # no signals here (embedded interpreter, ...)
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def nonfinite_fields(result) -> list[str]:
+    """Names of a ``PersonResult``'s float arrays that hold NaN or infinity."""
+    bad = []
+    for k, v in result.arrays(with_mesh=True).items():
+        if isinstance(v, np.ndarray) and v.dtype.kind == "f" and not np.all(np.isfinite(v)):
+            bad.append(k)
+    return bad
+
+
 def predict(
     images: list[Path],
     out_dir: Path,
@@ -624,12 +693,24 @@ def predict(
 
     ``predictor`` / ``detector``: already built ones to reuse (``lasor.Estimator`` does); by
     default they are built from ``opts`` (and the detector is closed at the end).
-    """
-    from lasor.frontend.files import load_image
-    from lasor.io.export import write_exports
-    from lasor.io.pictures import write_all_overlay
 
+    Every photo's outcome is recorded in ``<out_dir>/summary.json``: ``ok``, ``error`` (any
+    exception of that photo, which never stops the others), ``warnings`` (implausible inputs,
+    :mod:`lasor.frontend.checks`) and its people. Files are written atomically
+    (:mod:`lasor.io.atomic`), each batch as soon as it is done, and summary.json is rewritten
+    after each batch; on Ctrl-C or SIGTERM it is written with ``"interrupted"`` set (and the
+    photos not done marked so) before the KeyboardInterrupt goes on. Output stems are reserved
+    for the whole batch first (:func:`lasor.io.stems.reserve_stems`); files of a photo's stem
+    that this run did not write (``_pN`` of people no longer found, ...) are removed.
+    """
+    from lasor.io.atomic import remove_stale_temporaries, write_text
+    from lasor.io.stems import reserve_stems
+
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise NotADirectoryError(f"{out_dir}: the output path is a file; expected a folder")
     out_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(out_dir)
     model_path = opts.model_path or shipped_model_path()
     t0 = time.perf_counter()
     if predictor is None:
@@ -639,109 +720,206 @@ def predict(
         detector = make_detector(opts)
     summary: dict = {"model": str(model_path), "images": [], "failed": 0, "people": 0}
     summary["refine"] = None if opts.refine is None else dataclasses.asdict(opts.refine)
-    timing = {"frontend": 0.0, "proxy": 0.0, "regression": 0.0, "outputs": 0.0, "render": 0.0}
-    if opts.refine is not None and opts.refine.steps > 0:
-        timing["refine"] = 0.0
     summary["fit"] = None if opts.fit is None else dataclasses.asdict(opts.fit)
-    if opts.fit is not None and opts.fit.steps > 0:
-        timing["fit"] = 0.0
+    summary["interrupted"] = None
+    run = _Batch(out_dir, opts, predictor, summary, reserve_stems(images))
 
-    pending: list[tuple] = []  # (image_path, PersonItem)
-    entries: dict[str, dict] = {}
-    stems: dict[str, str] = {}  # image path -> output stem (unique within the run)
-    expected: dict[str, int] = {}  # image path -> people sent to the regressor
-    finished: dict[str, list] = {}  # image path -> (person index, result) written so far
-
-    def fail(ipath: Path, message: str) -> None:
-        entry = entries[str(ipath)]
-        if entry["ok"]:
-            summary["failed"] += 1
-        entry["ok"] = False
-        entry["error"] = message if entry["error"] is None else f"{entry['error']}; {message}"
-        log.warning("%s", message)
-
-    def output_stem(ipath: Path) -> str:
-        # photos with the same name from different folders must not overwrite each other
-        if str(ipath) not in stems:
-            used = set(stems.values())
-            stem, n = ipath.stem, 2
-            while stem in used:
-                stem, n = f"{ipath.stem}_{n}", n + 1
-            stems[str(ipath)] = stem
-        return stems[str(ipath)]
-
-    def flush() -> None:
-        # never raises: a failure is recorded against the photo(s) it belongs to
-        batch = list(pending)
-        pending.clear()
-        if not batch:
-            return
-        try:
-            results, proxy = run_people(predictor, [it for _, it in batch], opts, timing)
-        except Exception as e:  # noqa: BLE001 - recorded per photo, the batch goes on
-            log.debug("regression failed", exc_info=True)
-            for ipath, _ in batch:
-                fail(ipath, f"{ipath}: regression failed: {type(e).__name__}: {e}")
-            return
-        for k, ((ipath, item), r) in enumerate(zip(batch, results, strict=True)):
-            base = output_stem(ipath)
-            stem = base if item.person == 0 else f"{base}_p{item.person}"
-            try:
-                write_person(
-                    out_dir, stem, r, item.image, proxy[k].cpu().numpy(), opts.render, timing
-                )
-                if opts.export:  # --export glb,bvh
-                    t = time.perf_counter()
-                    write_exports(out_dir, stem, r, predictor.body, opts.export)
-                    timing["export"] = timing.get("export", 0.0) + time.perf_counter() - t
-            except Exception as e:  # noqa: BLE001 - recorded per photo, the batch goes on
-                log.debug("writing %s failed", stem, exc_info=True)
-                fail(ipath, f"{ipath}: writing {stem}.* failed: {type(e).__name__}: {e}")
-                continue
-            entries[str(ipath)]["people"].append({"stem": stem, "frontend": item.obs.source})
-            summary["people"] += 1
-            finished.setdefault(str(ipath), []).append((item.person, r))
-            if opts.render and len(finished[str(ipath)]) == expected[str(ipath)] > 1:
-                done = [x for _, x in sorted(finished[str(ipath)], key=lambda t: t[0])]
-                try:
-                    write_all_overlay(out_dir, base, item.image, done)
-                except Exception as e:  # noqa: BLE001 - recorded per photo, the batch goes on
-                    fail(ipath, f"{ipath}: writing {base}_all_overlay.png failed: {e}")
+    def write_summary(final: bool) -> None:
+        n = max(len(images), 1)
+        summary["finished"] = final
+        summary["timing_ms_per_photo"] = {k: round(v * 1000 / n, 2) for k, v in run.timing.items()}
+        if "fit" in run.timing:
+            fit_ms = run.timing["fit"] * 1000 / max(summary["people"], 1)
+            summary["fit_ms_per_person"] = round(fit_ms, 1)
+        summary["wall_s"] = round(time.perf_counter() - t0, 2)
+        write_text(out_dir / "summary.json", json.dumps(summary, indent=1) + "\n")
 
     it = images
     if progress:
         from tqdm import tqdm
 
         it = tqdm(images, desc="predict", unit="photo")
-    for ipath in it:
-        entry = {"image": str(ipath), "ok": True, "people": [], "error": None}
-        entries[str(ipath)] = entry
-        summary["images"].append(entry)
+    try:
+        with _sigterm_raises():
+            for ipath in it:
+                run.front_end(Path(ipath), detector)
+                if len(run.pending) >= opts.batch_size:
+                    run.flush()
+                    write_summary(False)
+            run.flush()
+    except KeyboardInterrupt as e:
+        summary["interrupted"] = "SIGTERM" if isinstance(e, Interrupted) else "KeyboardInterrupt"
+        run.interrupted([Path(p) for p in images])
+        write_summary(False)
+        raise
+    finally:
+        if own_detector and detector is not None:
+            detector.close()
+    write_summary(True)
+    return summary
+
+
+class _Batch:
+    """The state of one ``predict`` run: pending people, entries, stems, written files."""
+
+    def __init__(self, out_dir: Path, opts: PredictOptions, predictor, summary, stems) -> None:
+        self.out_dir, self.opts, self.predictor, self.summary = out_dir, opts, predictor, summary
+        self.stems: dict[str, str] = stems  # image path -> reserved output stem
+        self.timing = {"frontend": 0.0, "proxy": 0.0, "regression": 0.0, "outputs": 0.0,
+                       "render": 0.0}  # fmt: skip
+        if opts.refine is not None and opts.refine.steps > 0:
+            self.timing["refine"] = 0.0
+        if opts.fit is not None and opts.fit.steps > 0:
+            self.timing["fit"] = 0.0
+        self.pending: list[tuple[Path, PersonItem]] = []
+        self.entries: dict[str, dict] = {}
+        self.expected: dict[str, int] = {}  # image path -> people sent to the regressor
+        self.finished: dict[str, list] = {}  # image path -> (person index, result) done
+        self.written: dict[str, set[str]] = {}  # image path -> file names written
+        self._images: dict[str, np.ndarray] = {}  # photos with several people (all-overlay)
+
+    def fail(self, ipath: Path, message: str) -> None:
+        entry = self.entries[str(ipath)]
+        if entry["ok"]:
+            self.summary["failed"] += 1
+        entry["ok"] = False
+        entry["error"] = message if entry["error"] is None else f"{entry['error']}; {message}"
+        log.warning("%s", message)
+
+    def warn(self, ipath: Path, messages: list[str]) -> None:
+        for m in messages:
+            self.entries[str(ipath)]["warnings"].append(m)
+            log.warning("%s: %s", ipath, m)
+
+    def front_end(self, ipath: Path, detector) -> None:
+        """Read, observe and check one photo; its people join ``pending``."""
+        from lasor.frontend.checks import observation_warnings
+        from lasor.frontend.files import load_image
+
+        entry = {"image": str(ipath), "ok": True, "people": [], "error": None, "warnings": []}
+        self.entries[str(ipath)] = entry
+        self.summary["images"].append(entry)
         try:
             t = time.perf_counter()
-            image = load_image(ipath)
-            people = observe(ipath, image, opts, detector)
-            timing["frontend"] += time.perf_counter() - t
+            image = load_image(ipath, self.opts.max_pixels)
+            people = observe(ipath, image, self.opts, detector)
+            self.timing["frontend"] += time.perf_counter() - t
             if not people:
                 raise FrontendError(ipath, "no person found")
+            for k, o in enumerate(people):
+                self.warn(ipath, observation_warnings(o, image.shape[:2], f"person {k}"))
             items = person_items(image, people, str(ipath))
         except (FrontendError, ValueError, OSError) as e:
-            fail(ipath, str(e))
-            continue
-        expected[str(ipath)] = len(items)
-        pending.extend((ipath, item) for item in items)
-        if len(pending) >= opts.batch_size:
-            flush()
-    flush()
-    if own_detector and detector is not None:
-        detector.close()
-    n = max(len(images), 1)
-    summary["timing_ms_per_photo"] = {k: round(v * 1000 / n, 2) for k, v in timing.items()}
-    if "fit" in timing:
-        summary["fit_ms_per_person"] = round(timing["fit"] * 1000 / max(summary["people"], 1), 1)
-    summary["wall_s"] = round(time.perf_counter() - t0, 2)
-    (out_dir / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
-    return summary
+            self.fail(ipath, str(e))
+            return
+        except Exception as e:  # noqa: BLE001 - recorded per photo, the batch goes on
+            log.debug("%s failed", ipath, exc_info=True)
+            self.fail(ipath, f"{ipath}: {type(e).__name__}: {e}")
+            return
+        self.expected[str(ipath)] = len(items)
+        if len(items) > 1 and self.opts.render:
+            self._images[str(ipath)] = image
+        self.pending.extend((ipath, item) for item in items)
+
+    def flush(self) -> None:
+        """Regress and write the pending people; never raises (failures go to their photos)."""
+        from lasor.io.export import write_exports
+        from lasor.io.stems import person_stem
+
+        batch = list(self.pending)
+        self.pending.clear()
+        if not batch:
+            return
+        opts = self.opts
+        try:
+            results, proxy = run_people(self.predictor, [it for _, it in batch], opts, self.timing)
+        except Exception as e:  # noqa: BLE001 - recorded per photo, the batch goes on
+            log.debug("regression failed", exc_info=True)
+            for ipath, _ in batch:
+                self.fail(ipath, f"{ipath}: regression failed: {type(e).__name__}: {e}")
+                self._count(ipath, None, None)
+            return
+        for k, ((ipath, item), r) in enumerate(zip(batch, results, strict=True)):
+            base = self.stems[str(ipath)]
+            stem = person_stem(base, item.person)
+            bad = nonfinite_fields(r)
+            if bad:
+                self.fail(ipath, f"{ipath}: person {item.person}: non-finite result "
+                                 f"({', '.join(bad[:6])}); nothing written for {stem}")  # fmt: skip
+                self._count(ipath, None, None)
+                continue
+            try:
+                paths = write_person(
+                    self.out_dir, stem, r, item.image, proxy[k].cpu().numpy(), opts.render,
+                    self.timing,
+                )  # fmt: skip
+                if opts.export:  # --export glb,bvh
+                    t = time.perf_counter()
+                    paths += write_exports(self.out_dir, stem, r, self.predictor.body, opts.export)
+                    self.timing["export"] = self.timing.get("export", 0.0) + time.perf_counter() - t
+            except Exception as e:  # noqa: BLE001 - recorded per photo, the batch goes on
+                log.debug("writing %s failed", stem, exc_info=True)
+                self.fail(ipath, f"{ipath}: writing {stem}.* failed: {type(e).__name__}: {e}")
+                self._count(ipath, None, None)
+                continue
+            self.written.setdefault(str(ipath), set()).update(Path(p).name for p in paths)
+            self.entries[str(ipath)]["people"].append({"stem": stem, "frontend": item.obs.source})
+            self.summary["people"] += 1
+            self._count(ipath, item.person, r)
+
+    def _count(self, ipath: Path, person: int | None, result) -> None:
+        """One of a photo's people is done (result None: failed); the last one closes it."""
+        from lasor.io.pictures import write_all_overlay
+
+        done = self.finished.setdefault(str(ipath), [])
+        done.append((person, result))
+        if len(done) < self.expected.get(str(ipath), 0):
+            return
+        ok = [(p, r) for p, r in done if r is not None]
+        base = self.stems[str(ipath)]
+        if self.opts.render and len(ok) > 1:
+            results = [r for _, r in sorted(ok, key=lambda t: t[0])]
+            try:
+                path = write_all_overlay(self.out_dir, base, self._images.pop(str(ipath)), results)
+                self.written.setdefault(str(ipath), set()).add(path.name)
+            except Exception as e:  # noqa: BLE001 - recorded per photo, the batch goes on
+                self.fail(ipath, f"{ipath}: writing {base}_all_overlay.png failed: {e}")
+        self._images.pop(str(ipath), None)
+        if ok:  # a photo that failed keeps an earlier run's files
+            self.photo_done(ipath)
+
+    def photo_done(self, ipath: Path) -> None:
+        """Remove files of the photo's stem that this run did not write (an earlier run's)."""
+        from lasor.io.stems import owned_files
+
+        keep = self.written.get(str(ipath), set())
+        base = self.stems[str(ipath)]
+        stale = [p for p in owned_files(self.out_dir, base) if p.name not in keep]
+        for p in stale:
+            try:
+                p.unlink()
+            except OSError as e:
+                log.warning("%s: cannot remove the stale %s: %s", ipath, p, e)
+        if stale:
+            self.entries[str(ipath)]["removed_stale"] = [p.name for p in stale]
+
+    def interrupted(self, images: list[Path]) -> None:
+        """Mark the photos an interruption left undone."""
+        for key, n in self.expected.items():
+            if len(self.finished.get(key, [])) < n:
+                self.fail(Path(key), f"{key}: not all people written (interrupted)")
+        for ipath in images:
+            if str(ipath) not in self.entries:
+                self.summary["images"].append(
+                    {
+                        "image": str(ipath),
+                        "ok": False,
+                        "people": [],
+                        "warnings": [],
+                        "error": f"{ipath}: not processed (interrupted)",
+                    }  # fmt: skip
+                )
+                self.summary["failed"] += 1
 
 
 #: bundled example photos (NASA, public domain; see ``lasor/data/examples/NOTICE.md``)

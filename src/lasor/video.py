@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from lasor.io.atomic import atomic_path, write_text
 from lasor.predict import (
     IMAGE_SUFFIXES,
     PersonItem,
@@ -98,6 +99,8 @@ class Clip:
     fps: float
     frames: Iterator[np.ndarray]
     close: object = None
+    #: frames the container's index announces (None when unknown)
+    indexed_frames: int | None = None
 
 
 def open_clip(path: str | Path, fps: float = 30.0) -> Clip:
@@ -127,14 +130,37 @@ def open_clip(path: str | Path, fps: float = 30.0) -> Clip:
         reader = iio.get_reader(str(path), format="FFMPEG")
         meta = reader.get_meta_data()
     except Exception as e:  # noqa: BLE001 - any decoder failure is "unreadable"
-        raise VideoError(path, f"not a readable video ({type(e).__name__}: {e})") from e
+        msg = f"not a readable video ({type(e).__name__}: {short_error(e)})"
+        raise VideoError(path, msg) from e
     rate = float(meta.get("fps") or fps)
+    n, dur = meta.get("nframes"), meta.get("duration")
+    indexed = None
+    if isinstance(n, (int, float)) and math.isfinite(n) and n > 0:
+        indexed = int(n)
+    elif isinstance(dur, (int, float)) and math.isfinite(dur) and dur > 0 and math.isfinite(rate):
+        indexed = int(round(dur * rate))  # the container's duration x its frame rate
 
     def frames() -> Iterator[np.ndarray]:
         for f in reader:
             yield np.ascontiguousarray(np.asarray(f)[..., :3], dtype=np.uint8)
 
-    return Clip(path, rate if math.isfinite(rate) and rate > 0 else float(fps), frames(), reader)
+    rate = rate if math.isfinite(rate) and rate > 0 else float(fps)
+    return Clip(path, rate, frames(), reader, indexed)
+
+
+def short_error(exc: BaseException, limit: int = 300) -> str:
+    """An exception's message without ffmpeg's banner, on one line, shortened.
+
+    imageio's ffmpeg errors are a summary line, then ffmpeg's 18-line version/configuration
+    banner, then what went wrong (its last line); this keeps the first and the last line.
+    """
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    banner = ("ffmpeg version", "built with", "configuration:", "lib", "Copyright", "===")
+    useful = [ln for ln in lines if not ln.startswith(banner)]
+    if not useful:
+        return type(exc).__name__
+    text = useful[0] if len(useful) == 1 else f"{useful[0]}: {useful[-1]}"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 # ---------------------------------------------------------------- smoothing
@@ -279,7 +305,7 @@ def track_clip(est, path: str | Path, opts: VideoOptions, progress: bool = False
             except StopIteration:
                 break
             except Exception as e:  # noqa: BLE001 - a broken stream ends the clip, keeps frames
-                error = f"decoding stopped after {i} frames: {type(e).__name__}: {e}"
+                error = f"decoding stopped after {i} frames: {type(e).__name__}: {short_error(e)}"
                 break
             timing["decode"] += time.perf_counter() - t
             if hw is None:
@@ -318,6 +344,12 @@ def track_clip(est, path: str | Path, opts: VideoOptions, progress: bool = False
             clip.close.close()
     if not rows:
         raise VideoError(path, error or "zero frames: the clip has no decodable frames")
+    n_idx = clip.indexed_frames
+    if error is None and opts.max_frames is None and n_idx and len(rows) < 0.95 * n_idx:
+        error = (
+            f"only {len(rows)} of the {n_idx} frames its index announces could be decoded "
+            "(a truncated or damaged file?)"
+        )
     return _stack(clip, hw, rows, failures, error, timing, opts)
 
 
@@ -470,7 +502,10 @@ def write_videos(
         from tqdm import tqdm
 
         frames = tqdm(frames, desc=f"{stem} videos", unit="frame", total=len(a["valid"]))
-    with iio.get_writer(paths[0], **kw) as wo, iio.get_writer(paths[1], **kw) as ws:
+    with (
+        atomic_path(paths[0]) as tmp_o, atomic_path(paths[1]) as tmp_s,
+        iio.get_writer(tmp_o, **kw) as wo, iio.get_writer(tmp_s, **kw) as ws,
+    ):  # fmt: skip
         for i, frame in enumerate(frames):
             if i >= len(a["valid"]):
                 break
@@ -531,7 +566,8 @@ def predict_video(
     }  # fmt: skip
     if n_ok:
         motion = smooth_track(ft, est, opts)
-        np.savez(out_dir / f"{stem}.npz", **motion.arrays)
+        with atomic_path(out_dir / f"{stem}.npz") as tmp:
+            np.savez(tmp, **motion.arrays)
         summary["outputs"].append(f"{stem}.npz")
         t1 = time.perf_counter()
         if opts.render:
@@ -548,7 +584,7 @@ def predict_video(
     summary["fps_processed"] = round(len(ft.valid) / max(t1 - t0, 1e-9), 2)
     summary["render_s"] = round(t2 - t1, 2)
     summary["wall_s"] = round(t2 - t0, 2)
-    (out_dir / f"{stem}.json").write_text(json.dumps(summary, indent=1) + "\n")
+    write_text(out_dir / f"{stem}.json", json.dumps(summary, indent=1) + "\n")
     if not n_ok:
         raise VideoError(path, f"no person found in any of its {len(ft.valid)} frames")
     if ft.error:

@@ -20,15 +20,25 @@ Formats:
 * **Boxes** (`read_boxes`): JSON ``[[x0, y0, x1, y1], ...]`` (corners), or COCO-style
   ``[{"bbox": [x, y, w, h]}, ...]`` (corner + size), or one of either: ``[x0, y0, x1, y1]`` or
   ``{"bbox": [x, y, w, h]}`` (the SPIN demo's ``*_bbox.json``).
+
+Limits (so that no file can exhaust memory or the stack): images and masks over ``max_pixels``
+pixels (default :data:`MAX_PIXELS`, 64 Mpx, or the ``LASOR_MAX_PIXELS`` environment variable;
+``lasor predict --max-pixels``; 0 = no cap) are refused before they are decoded; JSON files over
+:data:`MAX_JSON_BYTES`, JSON nested deeper than Python can parse, ``NaN`` / ``Infinity``
+literals, coordinates beyond +-:data:`MAX_COORD` pixels and masks or RLE sizes over the pixel cap
+are refused. Every reader raises only `FrontendError`: an unforeseen failure inside one is
+re-raised as a `FrontendError` naming the file.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
 import os
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +55,9 @@ from lasor.frontend.types import (
 __all__ = [
     "BODY25_TO_COCO17",
     "COCO18_TO_COCO17",
+    "MAX_COORD",
+    "MAX_JSON_BYTES",
+    "MAX_PIXELS",
     "decode_rle",
     "load_image",
     "read_boxes",
@@ -64,18 +77,74 @@ COCO18_TO_COCO17: list[int] = [0, 15, 14, 17, 16, 5, 2, 6, 3, 7, 4, 11, 8, 12, 9
 #: For each COCO-17 keypoint, its index in OpenPose's BODY_25 layout.
 BODY25_TO_COCO17: list[int] = [0, 16, 15, 18, 17, 5, 2, 6, 3, 7, 4, 12, 9, 13, 10, 14, 11]
 
+#: default pixel cap of photos and masks (64 Mpx: a 61-Mpx camera's photos pass; a decoded
+#: 64-Mpx RGB image is ~190 MB). ``LASOR_MAX_PIXELS`` overrides it; 0 = no cap.
+MAX_PIXELS = 64_000_000
+#: largest keypoint / box JSON file read (bytes)
+MAX_JSON_BYTES = 256 * 2**20
+#: largest accepted |coordinate| (pixels) of a keypoint, box or polygon
+MAX_COORD = 1e6
+
+
+def max_pixels(value: int | None = None) -> int:
+    """The pixel cap in force: ``value`` if given, else ``LASOR_MAX_PIXELS``, else MAX_PIXELS.
+
+    0 (or a negative value) means no cap.
+    """
+    if value is not None:
+        return int(value)
+    env = os.environ.get("LASOR_MAX_PIXELS", "").strip()
+    if env:
+        try:
+            return int(float(env))
+        except ValueError:
+            logger.warning("ignoring LASOR_MAX_PIXELS=%r (not a number)", env)
+    return MAX_PIXELS
+
+
+def _named_errors(func: Callable) -> Callable:
+    """Re-raise anything but FrontendError from a reader as a FrontendError naming its file."""
+
+    @functools.wraps(func)
+    def wrapper(path, *args, **kwargs):
+        try:
+            return func(path, *args, **kwargs)
+        except FrontendError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the contract: readers raise FrontendError
+            msg = str(exc).splitlines()[0][:200] if str(exc) else ""
+            raise FrontendError(
+                path, f"cannot be read ({type(exc).__name__}: {msg}); see lasor.frontend.files"
+            ) from exc
+
+    return wrapper
+
 
 # ----------------------------------------------------------------------------------------------
 # Images and masks
 
 
-def _open_image(path: PathLike, what: str) -> Image.Image:
-    """Open and fully decode an image file, or raise FrontendError."""
+def _open_image(path: PathLike, what: str, cap: int | None = None) -> Image.Image:
+    """Open and fully decode an image file (refused before decoding when over the pixel cap),
+    or raise FrontendError."""
     p = Path(path)
+    if p.is_dir():
+        raise FrontendError(p, f"is a folder; expected {what}")
     if not p.is_file():
         raise FrontendError(p, f"no such file; expected {what}")
+    limit = max_pixels(cap)
     try:
-        img = Image.open(p)
+        with warnings.catch_warnings():  # the pixel cap below is lasor's check
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(p)
+        if limit > 0 and img.width * img.height > limit:
+            img.close()
+            raise FrontendError(
+                p,
+                f"is {img.width}x{img.height} = {img.width * img.height / 1e6:.1f} Mpx, over the "
+                f"{limit / 1e6:g} Mpx cap; shrink it, or raise the cap (lasor predict "
+                "--max-pixels N, or LASOR_MAX_PIXELS; 0 = no cap)",
+            )
         img.load()
     except (
         UnidentifiedImageError,
@@ -88,7 +157,8 @@ def _open_image(path: PathLike, what: str) -> Image.Image:
     return img
 
 
-def load_image(path: PathLike) -> np.ndarray:
+@_named_errors
+def load_image(path: PathLike, max_pixels: int | None = None) -> np.ndarray:
     """Read a photo as RGB.
 
     EXIF orientation is applied; grey, palette and 16-bit images become RGB; images with
@@ -96,6 +166,7 @@ def load_image(path: PathLike) -> np.ndarray:
 
     Args:
         path: image file (anything Pillow reads: JPEG, PNG, WebP, BMP, TIFF, ...).
+        max_pixels: refuse images with more pixels (default: see the module docstring).
 
     Returns:
         (H, W, 3) uint8 array, H and W after EXIF rotation.
@@ -103,7 +174,7 @@ def load_image(path: PathLike) -> np.ndarray:
     Raises:
         FrontendError: the file is missing or is not a readable image.
     """
-    img = _open_image(path, "an image file (JPEG, PNG, ...)")
+    img = _open_image(path, "an image file (JPEG, PNG, ...)", max_pixels)
     try:
         img = ImageOps.exif_transpose(img)
     except Exception as exc:  # broken EXIF should not stop us, but say so
@@ -124,11 +195,13 @@ def load_image(path: PathLike) -> np.ndarray:
     return np.array(img.convert("RGB"), dtype=np.uint8)
 
 
+@_named_errors
 def read_mask(
     path: PathLike,
     image_size: tuple[int, int] | None = None,
     *,
     image_path: PathLike | None = None,
+    max_pixels: int | None = None,
 ) -> np.ndarray:
     """Read a person mask image (non-zero = person).
 
@@ -140,6 +213,7 @@ def read_mask(
         path: mask image file.
         image_size: (H, W) of the photo the mask belongs to; checked if given.
         image_path: the photo's path, only to name it in error messages.
+        max_pixels: refuse larger masks (default: see the module docstring).
 
     Returns:
         (H, W) bool mask.
@@ -147,7 +221,7 @@ def read_mask(
     Raises:
         FrontendError: unreadable file, or its size differs from ``image_size``.
     """
-    img = _open_image(path, "a mask image (PNG; non-zero pixels = person)")
+    img = _open_image(path, "a mask image (PNG; non-zero pixels = person)", max_pixels)
     img = ImageOps.exif_transpose(img)
     if img.mode == "P":
         mask = np.asarray(img) != 0  # palette index 0 = background
@@ -228,6 +302,7 @@ def decode_rle(rle: dict[str, Any]) -> np.ndarray:
         counts = rle["counts"]
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError('RLE must be {"size": [h, w], "counts": ...}') from exc
+    _check_size(h, w, "RLE size")
     if isinstance(counts, bytes):
         counts = counts.decode("ascii")
     if isinstance(counts, str):
@@ -236,6 +311,8 @@ def decode_rle(rle: dict[str, Any]) -> np.ndarray:
         runs = [int(c) for c in counts]
     else:
         raise ValueError("RLE counts must be a string or a list of integers")
+    if len(runs) > h * w + 1:
+        raise ValueError(f"RLE has {len(runs)} runs, more than its {h * w} pixels")
     if any(r < 0 for r in runs):
         raise ValueError("RLE has negative run lengths")
     if sum(runs) != h * w:
@@ -246,6 +323,15 @@ def decode_rle(rle: dict[str, Any]) -> np.ndarray:
 
 
 _MAX_SUPERSAMPLED_PIXELS = 32_000_000
+
+
+def _check_size(h: int, w: int, what: str) -> None:
+    """ValueError unless 0 < h, w and h * w is within the pixel cap."""
+    if h <= 0 or w <= 0:
+        raise ValueError(f"{what} {h}x{w} (h x w) must be positive")
+    limit = max_pixels()
+    if limit > 0 and h * w > limit:
+        raise ValueError(f"{what} {h}x{w} (h x w) is over the {limit / 1e6:g} Mpx pixel cap")
 
 
 def _rasterize_polygons(polygons: Sequence[Sequence[float]], height: int, width: int) -> np.ndarray:
@@ -264,9 +350,13 @@ def _rasterize_polygons(polygons: Sequence[Sequence[float]], height: int, width:
         if not isinstance(poly, (list, tuple)) or len(poly) < 6 or len(poly) % 2:
             n = len(poly) if isinstance(poly, (list, tuple)) else type(poly).__name__
             raise ValueError(f"a polygon needs an even number (>= 6) of coordinates, got {n}")
-        if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in poly):
-            raise ValueError("polygon coordinates must be finite numbers")
+        if not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v) <= MAX_COORD
+            for v in poly
+        ):
+            raise ValueError(f"polygon coordinates must be numbers within +-{MAX_COORD:g}")
         polys.append(np.asarray(poly, dtype=np.float64).reshape(-1, 2))
+    _check_size(height, width, "image size")
     mask = np.zeros((height, width), dtype=bool)
     if not polys:
         return mask
@@ -330,13 +420,31 @@ def segmentation_to_mask(segmentation: Any, height: int | None, width: int | Non
 # JSON helpers
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text[:20]} overflows a float")
+    return value
+
+
 def _read_json(path: PathLike, what: str) -> Any:
     p = Path(path)
     if not p.is_file():
         raise FrontendError(p, f"no such file; expected {what}")
     try:
+        size = p.stat().st_size
+        if size > MAX_JSON_BYTES:
+            raise FrontendError(p, f"is {size} bytes, over {MAX_JSON_BYTES}; expected {what}")
         with p.open("r", encoding="utf-8") as f:
-            return json.load(f)
+            return json.load(f, parse_constant=_no_constant, parse_float=_finite_float)
+    except RecursionError as exc:
+        raise FrontendError(p, f"is nested too deeply to parse; expected {what}") from exc
+    except OSError as exc:
+        raise FrontendError(p, f"cannot be read ({exc.strerror or exc}); expected {what}") from exc
     except UnicodeDecodeError as exc:
         raise FrontendError(p, f"is not a UTF-8 text file; expected {what}") from exc
     except json.JSONDecodeError as exc:
@@ -345,6 +453,8 @@ def _read_json(path: PathLike, what: str) -> Any:
             f"is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); "
             f"expected {what}",
         ) from exc
+    except ValueError as exc:  # NaN / Infinity literals, integers over Python's digit limit
+        raise FrontendError(p, f"is not valid JSON ({exc}); expected {what}") from exc
 
 
 def _numbers(values: Any, n: int | None, path: PathLike, where: str, expected: str) -> np.ndarray:
@@ -355,9 +465,16 @@ def _numbers(values: Any, n: int | None, path: PathLike, where: str, expected: s
         raise FrontendError(path, f"{where} must be a list of numbers; expected {expected}")
     if n is not None and len(values) != n:
         raise FrontendError(path, f"{where} has {len(values)} values; expected {expected}")
-    arr = np.asarray(values, dtype=np.float64)
+    try:
+        arr = np.array([float(v) for v in values], dtype=np.float64)
+    except OverflowError:
+        arr = np.array([math.inf])
     if not np.all(np.isfinite(arr)):
         raise FrontendError(path, f"{where} contains NaN or infinity; expected {expected}")
+    if np.any(np.abs(arr) > MAX_COORD):
+        raise FrontendError(
+            path, f"{where} has values beyond +-{MAX_COORD:g} pixels; expected {expected}"
+        )
     return arr
 
 
@@ -376,6 +493,11 @@ _COCO_EXPECTED_S = f"expected {_COCO_EXPECTED}"
 _KP_EXPECTED = f"{3 * NUM_KEYPOINTS} numbers, [x, y, v] for each of the 17 COCO keypoints"
 
 
+def _is_id(value: Any) -> bool:
+    """An id COCO allows (absent, an integer or a string)."""
+    return value is None or isinstance(value, (int, str))
+
+
 def _coco_tables(
     path: PathLike, data: Any = None
 ) -> tuple[list[dict], list[dict], set[int] | None]:
@@ -390,7 +512,9 @@ def _coco_tables(
         categories = data.get("categories")
         if isinstance(categories, list):
             person_ids = {
-                c.get("id") for c in categories if isinstance(c, dict) and c.get("name") == "person"
+                c.get("id")
+                for c in categories
+                if isinstance(c, dict) and c.get("name") == "person" and _is_id(c.get("id"))
             } or None
     elif isinstance(data, dict):
         annotations = [data]
@@ -402,7 +526,14 @@ def _coco_tables(
         raise FrontendError(path, f"`annotations` must be a list of objects; {_COCO_EXPECTED_S}")
     if not isinstance(images, list) or not all(isinstance(i, dict) for i in images):
         raise FrontendError(path, "`images` must be a list of {id, file_name, height, width}")
+    for k, item in enumerate(images):
+        if not _is_id(item.get("id")):
+            raise FrontendError(path, f"images[{k}].id must be an integer or a string")
     for k, a in enumerate(annotations):
+        if not _is_id(a.get("image_id")) or not _is_id(a.get("category_id")):
+            raise FrontendError(
+                path, f"annotation #{k}: image_id / category_id must be integers or strings"
+            )
         if not any(key in a for key in ("keypoints", "segmentation", "bbox")):
             raise FrontendError(
                 path,
@@ -456,11 +587,14 @@ def _coco_person(
 
 def _image_size(img: dict, path: PathLike) -> tuple[int, int] | None:
     if "height" in img and "width" in img:
+        h, w = img["height"], img["width"]
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (h, w)):
+            raise FrontendError(path, f"image {img.get('id')} has a non-integer height/width")
         try:
-            return int(img["height"]), int(img["width"])
-        except (TypeError, ValueError) as exc:
-            msg = f"image {img.get('id')} has a non-integer height/width"
-            raise FrontendError(path, msg) from exc
+            _check_size(int(h), int(w), f"image {img.get('id')} size")
+        except ValueError as exc:
+            raise FrontendError(path, str(exc)) from exc
+        return int(h), int(w)
     return None
 
 
@@ -470,6 +604,7 @@ def _keep(ann: dict, person_ids: set[int] | None, include_crowd: bool) -> bool:
     return person_ids is None or "category_id" not in ann or ann["category_id"] in person_ids
 
 
+@_named_errors
 def read_coco_keypoints(
     path: PathLike,
     image: str | int | None = None,
@@ -560,6 +695,7 @@ def _find_image(images: list[dict], image: str | int, path: PathLike) -> dict:
     raise FrontendError(path, f"has no image named {name!r} (looked at `images[].file_name`)")
 
 
+@_named_errors
 def read_coco_dataset(
     path: PathLike,
     *,
@@ -610,6 +746,7 @@ _OPENPOSE_EXPECTED = (
 _OPENPOSE_EXPECTED_S = f"expected {_OPENPOSE_EXPECTED}"
 
 
+@_named_errors
 def read_openpose(path: PathLike) -> list[PersonObservation]:
     """People from an OpenPose JSON file, mapped to COCO-17.
 
@@ -666,6 +803,7 @@ def _openpose_people(data: Any, path: PathLike) -> list[PersonObservation]:
     return people
 
 
+@_named_errors
 def read_keypoints(
     path: PathLike, image: str | int | None = None, *, image_size: tuple[int, int] | None = None
 ) -> list[PersonObservation]:
@@ -692,6 +830,7 @@ _BOXES_EXPECTED = (
 )
 
 
+@_named_errors
 def read_boxes(path: PathLike, image_size: tuple[int, int] | None = None) -> np.ndarray:
     """Person boxes from a JSON file (formats in the module docstring).
 

@@ -112,5 +112,7 @@ def write_rig_bvh(path: str | Path, rig: AnnyRig, fps: float = 30.0) -> None:
     lines += [" ".join(_fmt(x) for x in row) for row in data]
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines) + "\n")
+    from lasor.io.atomic import write_text
+
+    write_text(path, "\n".join(lines) + "\n")
     log.debug("wrote %s (%d joints, %d frames)", path, nj, t)

@@ -203,8 +203,11 @@ def write_rig_glb(path: str | Path, rig: AnnyRig, fps: float = 30.0) -> None:
     js += b" " * (-len(js) % 4)
     total = 12 + 8 + len(js) + 8 + len(buf.data)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<4sII", b"glTF", 2, total))
-        f.write(struct.pack("<I4s", len(js), b"JSON") + js)
-        f.write(struct.pack("<I4s", len(buf.data), b"BIN\x00") + bytes(buf.data))
+    from lasor.io.atomic import write_bytes
+
+    write_bytes(
+        path,
+        struct.pack("<4sII", b"glTF", 2, total) + struct.pack("<I4s", len(js), b"JSON") + js
+        + struct.pack("<I4s", len(buf.data), b"BIN\x00") + bytes(buf.data),
+    )  # fmt: skip
     log.debug("wrote %s (%d bones, %d frames)", path, nj, rig.num_frames)

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from lasor.io.atomic import write_bytes, write_text
+
 
 def write_obj(path: str | Path, vertices: np.ndarray, faces: np.ndarray) -> Path:
     """Write a triangle mesh as OBJ.
@@ -21,7 +23,7 @@ def write_obj(path: str | Path, vertices: np.ndarray, faces: np.ndarray) -> Path
     # one %-format over a repeated template: much faster than np.savetxt or a format per line
     # (predict.json: writing all of a person's files went from 74 to 17 ms)
     text = ("v %.6f %.6f %.6f\n" * len(v)) % tuple(v.ravel().tolist())  # noqa: UP031
-    path.write_text("# written by lasor\n" + text + _face_lines(faces))
+    write_text(path, "# written by lasor\n" + text + _face_lines(faces))
     return path
 
 
@@ -90,10 +92,7 @@ def write_ply(
     face = np.empty(len(f), dtype=[("n", "u1"), ("i", "<i4", (3,))])
     face["n"] = 3
     face["i"] = f
-    with path.open("wb") as fh:
-        fh.write(("\n".join(header) + "\n").encode("ascii"))
-        fh.write(vert.tobytes())
-        fh.write(face.tobytes())
+    write_bytes(path, ("\n".join(header) + "\n").encode("ascii") + vert.tobytes() + face.tobytes())
     return path
 
 

@@ -17,6 +17,14 @@ PNG_LEVEL = 1
 _BODY_TO_CAM = np.array([1.0, -1.0, -1.0])
 
 
+def _save_png(pic: Image.Image, path: Path) -> None:
+    """Save a PNG atomically (:mod:`lasor.io.atomic`)."""
+    from lasor.io.atomic import atomic_path
+
+    with atomic_path(path) as tmp:
+        pic.save(tmp, format="PNG", compress_level=PNG_LEVEL)
+
+
 def _draw_skeleton(
     img: Image.Image,
     joints: np.ndarray,
@@ -74,12 +82,12 @@ def write_person_pictures(
     r = max(2, int(round(max(image.shape[:2]) / 150)))
     _draw_skeleton(pic, result.observed_keypoints, result.observed_confidence, (255, 200, 0), r)
     _draw_skeleton(pic, result.joints2d_coco, None, (220, 30, 30), r)
-    pic.save(Path(out_dir) / f"{stem}_overlay.png", compress_level=PNG_LEVEL)
+    _save_png(pic, Path(out_dir) / f"{stem}_overlay.png")
     side = render_side_view(result.vertices, result.faces, 512, angle_deg=90.0)
-    Image.fromarray(side).save(Path(out_dir) / f"{stem}_side.png", compress_level=PNG_LEVEL)
+    _save_png(Image.fromarray(side), Path(out_dir) / f"{stem}_side.png")
     prox = Image.fromarray(proxy_image(proxy))
     prox = prox.resize((256, 256), Image.NEAREST)
-    prox.save(Path(out_dir) / f"{stem}_proxy.png", compress_level=PNG_LEVEL)
+    _save_png(prox, Path(out_dir) / f"{stem}_proxy.png")
 
 
 def write_all_overlay(out_dir: Path, stem: str, image: np.ndarray, results: list) -> Path:
@@ -101,5 +109,5 @@ def write_all_overlay(out_dir: Path, stem: str, image: np.ndarray, results: list
         colour = tuple(int(255 * c * 0.7) for c in PERSON_COLORS[k % len(PERSON_COLORS)])
         d.text((x0 + 3, y0 + 3), f"p{k}", fill=colour)
     path = Path(out_dir) / f"{stem}_all_overlay.png"
-    pic.save(path, compress_level=PNG_LEVEL)
+    _save_png(pic, path)
     return path

@@ -82,7 +82,10 @@ class PersonResult:
 
 def save_npz(path: str | Path, result: PersonResult) -> Path:
     """Write all arrays, without pickle."""
-    np.savez(path, **result.arrays(with_mesh=True))
+    from lasor.io.atomic import atomic_path
+
+    with atomic_path(path) as tmp:
+        np.savez(tmp, **result.arrays(with_mesh=True))
     return Path(path)
 
 
@@ -104,5 +107,7 @@ def save_json(path: str | Path, result: PersonResult) -> Path:
 
     data = {k: conv(v) for k, v in result.arrays(with_mesh=False).items()}
     data["extra"] = result.extra
-    Path(path).write_text(json.dumps(data, indent=1) + "\n")
+    from lasor.io.atomic import write_text
+
+    write_text(path, json.dumps(data, indent=1, allow_nan=False) + "\n")
     return Path(path)
