@@ -296,6 +296,11 @@ def _add_optional_commands(sub) -> None:
     p.add_argument(
         "--max-people", type=int, default=None, metavar="N", help="at most N people per photo"
     )
+    p.add_argument(
+        "--height", type=float, default=None, metavar="M",
+        help="the person's standing height in metres: fixes the scale, so cam_t, vertices and "
+        "joints are metric (default: the estimated body's own size; results say which)",
+    )  # fmt: skip
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--device", default="cpu")
     p.add_argument("--no-render", action="store_true", help="skip the PNG pictures / MP4s")
@@ -431,8 +436,12 @@ def cmd_predict(args) -> int:
         args.checkpoint, keypoints=args.keypoints, masks=args.masks, boxes=boxes,
         batch_size=args.batch_size, render=not args.no_render, device=args.device,
         refine=_refine_options(args), export=_export_formats(args), fit=_fit_options(args),
-        person=args.person, max_people=args.max_people,
+        person=args.person, max_people=args.max_people, height=args.height,
     )  # fmt: skip
+    if args.height is None:
+        print("scale: the estimated body's own size (pass --height M to make it metric)")
+    else:
+        print(f"scale: fixed by --height {args.height:g} m (cam_t is metric)")
     rc = 0
     with est:
         if photos:
