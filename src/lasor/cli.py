@@ -106,7 +106,9 @@ def _synth_dataset(args, split: str = "train"):
     from lasor.synth.engine import SynthConfig
 
     body = _load_body(args)
-    cfg = SynthConfig(res=args.res, occlusion=not args.no_occlusion, noise=not args.no_noise)
+    cfg = SynthConfig(
+        res=args.res, occlusion=not args.no_occlusion, noise=not args.no_noise, ages=args.ages
+    )
     return SyntheticBatches(
         body, cfg, split=split, seed=args.seed, batch_size=args.batch_size,
         bank_size=args.bank_size, pose_bank=args.pose_bank,
@@ -118,6 +120,17 @@ def cmd_synth_preview(args) -> int:
 
     ds = _synth_dataset(args, args.split)
     img = preview_grid(ds[0], cols=args.cols)
+    if args.bodies:  # shaded bodies of the bank, beside the proxy grid's file
+        from lasor.body import load_body_model
+        from lasor.synth.preview import bodies_grid
+
+        full = load_body_model("anny") if ds.bank.shape.shape[1] == 6 else None
+        grid = bodies_grid(_load_body(args), ds.bank, n=args.batch_size, cols=args.cols,
+                           full_body=full)  # fmt: skip
+        path = Path(args.output).with_name(Path(args.output).stem + "_bodies.png")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        grid.save(path)
+        print(f"wrote {path}")
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     img.save(args.output)
     print(f"wrote {args.output}")
@@ -144,6 +157,10 @@ def _add_synth_common(p: argparse.ArgumentParser, batch: int) -> None:
     p.add_argument("--pose-bank", type=Path, default=None, help="pose bank .npz (default cache)")
     p.add_argument("--no-occlusion", action="store_true", help="no people/objects/truncation")
     p.add_argument("--no-noise", action="store_true", help="no detector noise")
+    p.add_argument(
+        "--ages", default="adult", choices=["adult", "all", "child", "teen", "elder"],
+        help="body shapes: adults (default), every age, or one age group (lasor.synth.shapes)",
+    )  # fmt: skip
 
 
 # ---------------------------------------------------------------- parser
@@ -183,6 +200,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_synth_common(p, batch=32)
     p.add_argument("--cols", type=int, default=8)
     p.add_argument("-o", "--output", default="out/synth_preview.png")
+    p.add_argument(
+        "--bodies", action="store_true",
+        help="also <output>_bodies.png: shaded front/side views of the posed bank bodies",
+    )  # fmt: skip
     p.set_defaults(func=cmd_synth_preview)
     p = ssub.add_parser("export", help="write fixed synthetic shards (.npz) for a benchmark")
     _add_synth_common(p, batch=64)
@@ -233,9 +254,10 @@ def _add_optional_commands(sub) -> None:
     )  # fmt: skip
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
-        "--benchmark", choices=["v1", "v2", "anchors"], default="v1",
+        "--benchmark", choices=["v1", "v2", "anchors", "ages"], default="v1",
         help="v1: the fixed set (people on the optical axis, original noise); v2: perspective "
-        "photos, any roll, MediaPipe-measured noise, pose anchors (lasor.eval.synthetic)",
+        "photos, any roll, MediaPipe-measured noise, pose anchors; ages: v2 with bodies of "
+        "every age, strata by age group (lasor.eval.synthetic)",
     )  # fmt: skip
     p.add_argument("-o", "--output", type=Path, default=Path("out/eval_synthetic"))
     _add_refine_arg(p)

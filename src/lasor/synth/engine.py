@@ -62,9 +62,10 @@ class SynthConfig:
     #: with confidence 0, as user keypoint files and other detectors give them)
     noise_alt_share: float = 0.0
     #: body shapes: "adult" (every benchmark since v1, the shipped model) or "all" ages
-    #: (`lasor.synth.shapes`: children, teens, adults, elders in documented shares)
+    #: (`lasor.synth.shapes`: children, teens, adults, elders in documented shares); "child",
+    #: "teen", "elder": one age group alone (previews)
     ages: str = "adult"
-    #: with ``ages`` "all": the camera distance is multiplied by the body's standing height /
+    #: unless ``ages`` is "adult": the camera distance is multiplied by the body's standing height /
     #: ``REFERENCE_HEIGHT``, so a child fills the frame as an adult does (as photographers
     #: frame people); draws no random numbers
     distance_follows_size: bool = True
@@ -76,8 +77,10 @@ class SynthConfig:
             raise ValueError(
                 f"noise_preset must be 'default' or 'mediapipe', got {self.noise_preset!r}"
             )
-        if self.ages not in ("adult", "all"):
-            raise ValueError(f"ages must be 'adult' or 'all', got {self.ages!r}")
+        from lasor.synth.shapes import POPULATIONS
+
+        if self.ages not in POPULATIONS:
+            raise ValueError(f"ages must be one of {POPULATIONS}, got {self.ages!r}")
 
 
 def _screen(points_cam: np.ndarray, crops: np.ndarray, res: int) -> np.ndarray:

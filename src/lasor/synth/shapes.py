@@ -41,7 +41,8 @@ AGE_GROUPS: dict[str, tuple[float, float, float]] = {
     "elder": (0.15, 64.0, 90.0),
 }
 
-POPULATIONS = ("adult", "all")
+#: "adult" (legacy uniform adult ranges), "all" (every age group) or one group alone (previews)
+POPULATIONS = ("adult", "all", "child", "teen", "elder")
 
 
 def age_group(years: np.ndarray) -> np.ndarray:
@@ -68,10 +69,12 @@ def _height_for_age() -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
     return out
 
 
-def _sample_all_ages(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+def _sample_all_ages(
+    n: int, rng: np.random.Generator, only: str | None = None
+) -> dict[str, np.ndarray]:
     from lasor.body.measure import years_to_anny_age
 
-    groups = list(AGE_GROUPS.values())
+    groups = [v for k, v in AGE_GROUPS.items() if only is None or k == only]
     shares = np.array([g[0] for g in groups])
     g = rng.choice(len(groups), n, p=shares / shares.sum())
     lo = np.array([groups[i][1] for i in g])
@@ -103,7 +106,8 @@ def sample_shapes(
     """Sample ``n`` body shapes.
 
     Anny phenotypes (names in ``ANNY_SHAPE_RANGES``) come from ``population`` ("adult":
-    uniform over the adult ranges; "all": every age, see the module docstring); any other
+    uniform over the adult ranges; "all": every age, see the module docstring; "child",
+    "teen", "elder": that age group alone, for previews); any other
     parameter (e.g. SMPL betas) is Gaussian with std ``betas_std``.
 
     Returns:
@@ -112,8 +116,8 @@ def sample_shapes(
     if population not in POPULATIONS:
         raise ValueError(f"population must be one of {POPULATIONS}, got {population!r}")
     drawn = None
-    if population == "all" and "age" in shape_names:
-        drawn = _sample_all_ages(n, rng)
+    if population != "adult" and "age" in shape_names:
+        drawn = _sample_all_ages(n, rng, None if population == "all" else population)
     out = np.empty((n, len(shape_names)), np.float32)
     for i, name in enumerate(shape_names):
         if drawn is not None and name in drawn:
