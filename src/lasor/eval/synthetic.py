@@ -183,10 +183,9 @@ def evaluate_batches(
     its proxy's keypoints (heatmap peaks) and silhouette before scoring; its seconds are added
     to ``timing["refine"]``.
     """
+    from lasor.body.measure import anny_age_to_years
     from lasor.refine import refine_in_crop
     from lasor.synth.proxy import decode_heatmaps
-
-    from lasor.body.measure import anny_age_to_years
 
     timing = {} if timing is None else timing
     per = {k: [] for k in ("mpjpe", "pa_mpjpe", "pve", "pve_t_sc", "frac", "flags", *SIZE_KEYS)}
