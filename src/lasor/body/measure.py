@@ -66,30 +66,24 @@ def years_to_anny_age(years: np.ndarray | float) -> np.ndarray:
 # ---------------------------------------------------------------- cross-sections
 
 
+#: directions of the support function in `convex_hull_perimeter` (relative error ~1e-5)
+_DIRECTIONS = np.linspace(0.0, 2 * np.pi, 720, endpoint=False)
+_UNIT = np.stack([np.cos(_DIRECTIONS), np.sin(_DIRECTIONS)])  # (2, K)
+
+
 def convex_hull_perimeter(points: np.ndarray) -> float:
-    """Perimeter of the convex hull of 2D points (Andrew's monotone chain).
+    """Perimeter of the convex hull of 2D points, by Cauchy's formula: the mean width of the
+    hull over all directions times pi (the support function sampled in 720 directions; the
+    relative error is ~1e-5, and no hull needs building).
 
     Args:
         points: (N, 2).
     """
-    pts = np.unique(np.asarray(points, np.float64), axis=0)
+    pts = np.asarray(points, np.float64)
     if len(pts) < 2:
         return 0.0
-    pts = pts[np.lexsort((pts[:, 1], pts[:, 0]))]
-
-    def half(seq: np.ndarray) -> list:
-        out: list = []
-        for p in seq:
-            while len(out) >= 2:
-                a, b = out[-2], out[-1]
-                if (b[0] - a[0]) * (p[1] - a[1]) - (b[1] - a[1]) * (p[0] - a[0]) > 0:
-                    break
-                out.pop()
-            out.append(p)
-        return out
-
-    hull = np.array(half(pts)[:-1] + half(pts[::-1])[:-1])
-    return float(np.linalg.norm(hull - np.roll(hull, 1, axis=0), axis=1).sum())
+    support = (pts - pts.mean(0)) @ _UNIT  # (N, K)
+    return float(support.max(0).mean() * 2 * np.pi)
 
 
 def cross_section(
@@ -187,9 +181,24 @@ class Measurements:
         return {name: float(v[k]) for name, v in self.__dict__.items()}
 
 
+class _Faces:
+    """A mesh's faces with their vertical extents: the faces a level cuts, found fast."""
+
+    def __init__(self, vertices: np.ndarray, faces: np.ndarray) -> None:
+        fy = vertices[:, 1][faces]
+        self.faces, self.lo, self.hi = faces, fy.min(1), fy.max(1)
+
+    def at(self, level: float) -> np.ndarray:
+        return self.faces[(self.lo <= level) & (self.hi >= level)]
+
+
 def _scan(vertices, faces, lo, hi, steps: int, pick, arms_apart=False) -> tuple[float, float]:
     levels = np.linspace(lo, hi, steps)
-    g = np.array([girth(vertices, faces, y, arms_apart=arms_apart) for y in levels])
+    if isinstance(faces, _Faces):
+        g = np.array([girth(vertices, faces.at(y), y, arms_apart=arms_apart) for y in levels])
+        faces = None
+    else:
+        g = np.array([girth(vertices, faces, y, arms_apart=arms_apart) for y in levels])
     ok = g > 0
     if not ok.any():
         return float("nan"), float(lo)
@@ -216,8 +225,7 @@ def measure_mesh(vertices: np.ndarray, faces: np.ndarray, joints: dict[str, np.n
     hip_y = 0.5 * (joints["hip_l"][1] + joints["hip_r"][1])
     knee_y = 0.5 * (joints["knee_l"][1] + joints["knee_r"][1])
     sh_y = 0.5 * (joints["shoulder_l"][1] + joints["shoulder_r"][1])
-    fy = y[np.asarray(faces)]
-    faces = np.asarray(faces)[(fy.max(1) > knee_y) & (fy.min(1) < sh_y)]  # the trunk's band
+    faces = _Faces(v, np.asarray(faces, np.int64))
     # crotch: the lowest point of the trunk's midline above the knees
     mid = (np.abs(v[:, 0]) < 0.004) & (y > knee_y) & (y < hip_y)
     crotch = float(y[mid].min()) if mid.any() else float(hip_y)
@@ -225,7 +233,7 @@ def measure_mesh(vertices: np.ndarray, faces: np.ndarray, joints: dict[str, np.n
     # torso (a loop on each side besides the one around the midline)
     armpit = float(joints["chest"][1])
     for lvl in np.linspace(sh_y, joints["chest"][1], 32):
-        if _arms_apart(cross_section(v, faces, lvl)):
+        if _arms_apart(cross_section(v, faces.at(lvl), lvl)):
             armpit = float(lvl) - 0.02
             break
     span = armpit - hip_y
