@@ -33,7 +33,8 @@ def test_convex_hull_perimeter_of_known_shapes():
     # a concave "C" measures like its hull (a tape is never pushed into a hollow)
     c = np.array([[0, 0], [2, 0], [2, 0.5], [0.5, 0.5], [0.5, 1.5], [2, 1.5], [2, 2], [0, 2]])
     assert M.convex_hull_perimeter(c) == pytest.approx(8.0, rel=1e-4)
-    assert M.convex_hull_perimeter(np.array([[0.0, 0.0], [3.0, 4.0]])) == pytest.approx(10.0, rel=1e-4)
+    segment = np.array([[0.0, 0.0], [3.0, 4.0]])  # a degenerate hull: twice its length
+    assert M.convex_hull_perimeter(segment) == pytest.approx(10.0, rel=1e-4)
 
 
 def test_girth_of_a_cylinder_is_its_circumference():
