@@ -64,3 +64,17 @@ def test_cameras_follow_body_size(small):
     np.testing.assert_allclose(ratio, bank.height[idx] / REFERENCE_HEIGHT, rtol=0.12)
     with pytest.raises(ValueError, match="ages"):
         SynthConfig(ages="kids")
+
+
+def test_bodies_grid_draws_each_body(small):
+    from lasor.synth.preview import bodies_grid
+
+    draw = pose_source("val", "/nonexistent/bank.npz")
+    bank = build_body_bank(small, 3, draw, np.random.default_rng(0), population="child")
+    assert (anny_age_to_years(bank.shape[:, 1]) < 12.0 + 1e-3).all()
+    img = np.asarray(bodies_grid(small, bank, n=3, cols=2, size=64))
+    assert img.shape == (2 * (64 + 14), 2 * 2 * 64, 3)
+    for i in range(3):  # every cell's front view has body pixels
+        r, c = divmod(i, 2)
+        cell = img[r * 78 : r * 78 + 64, c * 128 : c * 128 + 64]
+        assert (cell.min(-1) < 200).mean() > 0.02, i
