@@ -499,10 +499,12 @@ def apply_height(result, height: float):
     Returns:
         a new ``PersonResult``; the input is not modified.
     """
+    from lasor.body.measure import MEASUREMENT_NAMES
+
     if not height or height <= 0:
         raise ValueError(f"height must be a positive number of metres, got {height!r}")
     s = float(height) / result.height_m
-    lengths = {k: getattr(result, k) * s for k in _LENGTHS}
+    lengths = {k: getattr(result, k) * s for k in MEASUREMENT_NAMES}
     return dataclasses.replace(
         result, vertices=(result.vertices * s).astype(np.float32),
         joints3d_coco=(result.joints3d_coco * s).astype(np.float32),
@@ -510,12 +512,6 @@ def apply_height(result, height: float):
         cam_t=(result.cam_t * s).astype(np.float32), scale=result.scale * s,
         scale_source="height_given", **lengths,
     )  # fmt: skip
-
-
-_LENGTHS = (
-    "height_m", "chest_circumference_m", "waist_circumference_m", "hip_circumference_m",
-    "inseam_m", "arm_length_m", "shoulder_width_m",
-)  # fmt: skip
 
 
 def run_people(
