@@ -53,7 +53,10 @@ def mae_table(pred: dict, true: dict, masks: dict[str, np.ndarray]) -> dict:
 
 def markdown(res: dict) -> str:
     cols = [k.removesuffix("_m") + "_cm" for k in LENGTHS] + ["age_years"]
-    lines = []
+    lines = [
+        f"{res['n']} samples of `{res['per_sample']}`; true means (cm): {res['true_mean_cm']}",
+        "",
+    ]
     for mode, rows in res["mae"].items():
         lines += [f"**{mode}** (MAE; cm, age in years)", ""]
         lines.append("| stratum | n | " + " | ".join(c.replace("_", " ") for c in cols) + " |")
