@@ -36,7 +36,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--name", default="eval_synthetic")
-    ap.add_argument("--benchmark", choices=["v1", "v2", "anchors"], default="v1")
+    ap.add_argument("--benchmark", choices=["v1", "v2", "anchors", "ages"], default="v1")
     ap.add_argument("--no-pictures", action="store_true", help="only the .json and .md")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)

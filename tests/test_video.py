@@ -97,6 +97,12 @@ def test_clip_end_to_end_through_the_cli(tmp_path, tiny_model):
         s = z["shape"][z["track"] == k]
         np.testing.assert_allclose(s, np.broadcast_to(s[0], s.shape))
     assert z["shape_per_frame"].shape == (8, 6)
+    # the body's size per frame, one per track (measured on its pooled, unposed shape)
+    for k in ("height_m", "age_years", "waist_circumference_m", "inseam_m"):
+        assert z[k].shape == (8,) and np.isnan(z[k][3]) and np.isfinite(z[k][valid]).all(), k
+    for k in np.unique(z["track"][valid]):
+        assert len(np.unique(z["height_m"][z["track"] == k])) == 1
+    assert str(z["scale_source"]) == "body_model"
     summary = json.loads((out / "clip.json").read_text())
     assert (
         summary["frames"] == 8 and {"frame": 3, "error": "no person found"} in summary["failures"]

@@ -59,7 +59,8 @@ class Estimator:
             a number of steps, a ``lasor.fit.FitOptions``, or False / 0 / None for the
             regressor's output as is.
         **options: any other `PredictOptions` field (keypoints, masks, boxes, batch_size,
-            render, device, mesh_topology, focal_length).
+            render, device, mesh_topology, focal_length, height: the person's height in
+            metres, making ``cam_t`` metric).
 
     Use as a context manager (or call `close`) to release MediaPipe when done.
     """
@@ -95,6 +96,8 @@ class Estimator:
             from lasor.fit.core import FitOptions
 
             fit = FitOptions(steps=fit)
+        if options.get("height") is not None and not options["height"] > 0:
+            raise ValueError(f"height needs a positive number of metres, got {options['height']}")
         for key in ("keypoints", "masks"):
             if options.get(key) is not None:
                 options[key] = Path(options[key])

@@ -107,7 +107,9 @@ def _synth_dataset(args, split: str = "train"):
     from lasor.synth.engine import SynthConfig
 
     body = _load_body(args)
-    cfg = SynthConfig(res=args.res, occlusion=not args.no_occlusion, noise=not args.no_noise)
+    cfg = SynthConfig(
+        res=args.res, occlusion=not args.no_occlusion, noise=not args.no_noise, ages=args.ages
+    )
     return SyntheticBatches(
         body, cfg, split=split, seed=args.seed, batch_size=args.batch_size,
         bank_size=args.bank_size, pose_bank=args.pose_bank,
@@ -119,6 +121,17 @@ def cmd_synth_preview(args) -> int:
 
     ds = _synth_dataset(args, args.split)
     img = preview_grid(ds[0], cols=args.cols)
+    if args.bodies:  # shaded bodies of the bank, beside the proxy grid's file
+        from lasor.body import load_body_model
+        from lasor.synth.preview import bodies_grid
+
+        full = load_body_model("anny") if ds.bank.shape.shape[1] == 6 else None
+        grid = bodies_grid(_load_body(args), ds.bank, n=args.batch_size, cols=args.cols,
+                           full_body=full)  # fmt: skip
+        path = Path(args.output).with_name(Path(args.output).stem + "_bodies.png")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        grid.save(path)
+        print(f"wrote {path}")
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     img.save(args.output)
     print(f"wrote {args.output}")
@@ -145,6 +158,10 @@ def _add_synth_common(p: argparse.ArgumentParser, batch: int) -> None:
     p.add_argument("--pose-bank", type=Path, default=None, help="pose bank .npz (default cache)")
     p.add_argument("--no-occlusion", action="store_true", help="no people/objects/truncation")
     p.add_argument("--no-noise", action="store_true", help="no detector noise")
+    p.add_argument(
+        "--ages", default="adult", choices=["adult", "all", "child", "teen", "elder"],
+        help="body shapes: adults (default), every age, or one age group (lasor.synth.shapes)",
+    )  # fmt: skip
 
 
 # ---------------------------------------------------------------- parser
@@ -184,6 +201,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_synth_common(p, batch=32)
     p.add_argument("--cols", type=int, default=8)
     p.add_argument("-o", "--output", default="out/synth_preview.png")
+    p.add_argument(
+        "--bodies", action="store_true",
+        help="also <output>_bodies.png: shaded front/side views of the posed bank bodies",
+    )  # fmt: skip
     p.set_defaults(func=cmd_synth_preview)
     p = ssub.add_parser("export", help="write fixed synthetic shards (.npz) for a benchmark")
     _add_synth_common(p, batch=64)
@@ -241,9 +262,10 @@ def _add_optional_commands(sub) -> None:
     )  # fmt: skip
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
-        "--benchmark", choices=["v1", "v2", "anchors"], default="v1",
+        "--benchmark", choices=["v1", "v2", "anchors", "ages"], default="v1",
         help="v1: the fixed set (people on the optical axis, original noise); v2: perspective "
-        "photos, any roll, MediaPipe-measured noise, pose anchors (lasor.eval.synthetic)",
+        "photos, any roll, MediaPipe-measured noise, pose anchors; ages: v2 with bodies of "
+        "every age, strata by age group (lasor.eval.synthetic)",
     )  # fmt: skip
     p.add_argument("-o", "--output", type=Path, default=Path("out/eval_synthetic"))
     _add_refine_arg(p)
@@ -311,6 +333,11 @@ def _add_optional_commands(sub) -> None:
         "--max-pixels", type=int, default=None, metavar="N",
         help="refuse photos and masks over N pixels before decoding them (default 64000000, or "
         "LASOR_MAX_PIXELS; 0 = no cap)",
+    )  # fmt: skip
+    p.add_argument(
+        "--height", type=float, default=None, metavar="M",
+        help="the person's standing height in metres: fixes the scale, so cam_t, vertices and "
+        "joints are metric (default: the estimated body's own size; results say which)",
     )  # fmt: skip
     p.add_argument("--batch-size", type=_positive_int, default=16)
     p.add_argument("--device", default="cpu")
@@ -543,7 +570,12 @@ def cmd_predict(args) -> int:
         batch_size=args.batch_size, render=not args.no_render, device=args.device,
         refine=_refine_options(args), export=_export_formats(args), fit=_fit_options(args),
         person=args.person, max_people=args.max_people, max_pixels=args.max_pixels,
+        height=args.height,
     )  # fmt: skip
+    if args.height is None:
+        print("scale: the estimated body's own size (pass --height M to make it metric)")
+    else:
+        print(f"scale: fixed by --height {args.height:g} m (cam_t is metric)")
     rc = 0
     with est:
         if photos:

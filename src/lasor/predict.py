@@ -96,6 +96,10 @@ class PredictOptions:
     refine: RefineOptions | None = None
     export: tuple[str, ...] = ()
     fit: FitOptions | None = None
+    #: the person's standing height in metres, when known: fixes the scale of every result
+    #: (``cam_t``, vertices and joints become metric; see `apply_height`); None = the body
+    #: model's own size (``scale_source`` "body_model")
+    height: float | None = None
     # --- multi-person front end (issue 17) ---
     person: str = "all"
     max_people: int | None = None
@@ -462,6 +466,7 @@ def assemble_results(
     cam_t: np.ndarray | None = None,
     extra: dict | None = None,
     focals: list[float] | None = None,
+    height: float | None = None,
 ) -> list:
     """One ``PersonResult`` per person, in the camera frame of its photo (step 6).
 
@@ -471,11 +476,13 @@ def assemble_results(
             or fitted).
         focals: optional per-person focal lengths (pixels) replacing ``focal_length``.
         extra: copied into every result's ``extra``.
+        height: the people's known standing height (metres), see `apply_height`.
     """
     from lasor.body.rotations import rotmat_to_axis_angle
     from lasor.io.results import PersonResult
 
     faces = bout.faces.cpu().numpy().astype(np.int32)
+    sizes = body_sizes(body, pred.shape)
     results = []
     for k, (image, obs, box, name, pidx) in enumerate(items):
         h, w = image.shape[:2]
@@ -516,9 +523,44 @@ def assemble_results(
                 bbox=obs.bbox,
                 frontend=obs.source,
                 extra=dict(extra or {}),
+                **sizes[k],
             )  # fmt: skip
         )
-    return results
+    return [apply_height(r, height) for r in results] if height else results
+
+
+def body_sizes(body, shape: torch.Tensor) -> list[dict[str, float]]:
+    """`lasor.body.measure` of each body's unposed mesh (each distinct shape measured once: a
+    video track's frames share one)."""
+    from lasor.body.measure import measure
+
+    rows = shape.detach().cpu().numpy()
+    uniq, inv = np.unique(rows, axis=0, return_inverse=True)
+    m = measure(body, uniq)
+    return [m.row(int(i)) for i in np.ravel(inv)]
+
+
+def apply_height(result, height: float):
+    """A result scaled so that its body stands ``height`` metres tall (``scale_source``
+    "height_given"): vertices, 3D joints, ``cam_t`` and the measurements are multiplied by
+    ``height / height_m`` about the camera centre, so every 2D projection stays as it was.
+
+    Returns:
+        a new ``PersonResult``; the input is not modified.
+    """
+    from lasor.body.measure import MEASUREMENT_NAMES
+
+    if not height or height <= 0:
+        raise ValueError(f"height must be a positive number of metres, got {height!r}")
+    s = float(height) / result.height_m
+    lengths = {k: getattr(result, k) * s for k in MEASUREMENT_NAMES}
+    return dataclasses.replace(
+        result, vertices=(result.vertices * s).astype(np.float32),
+        joints3d_coco=(result.joints3d_coco * s).astype(np.float32),
+        joints3d_h36m=(result.joints3d_h36m * s).astype(np.float32),
+        cam_t=(result.cam_t * s).astype(np.float32), scale=result.scale * s,
+        scale_source="height_given", **lengths,
+    )  # fmt: skip
 
 
 def run_people(
@@ -567,8 +609,9 @@ def run_people(
     timing["regression"] = timing.get("regression", 0.0) + time.perf_counter() - t
     extra = {k: v for k, v in (("refine_steps", refine_steps), ("fit_steps", fit_steps)) if v}
     results = assemble_results(
-        items, pred, bout, predictor.body, cam_t=cam_ts, extra=extra, focals=focals
-    )
+        items, pred, bout, predictor.body, cam_t=cam_ts, extra=extra, focals=focals,
+        height=opts.height,
+    )  # fmt: skip
     return results, reg.proxy
 
 
@@ -722,6 +765,7 @@ def predict(
     summary["refine"] = None if opts.refine is None else dataclasses.asdict(opts.refine)
     summary["fit"] = None if opts.fit is None else dataclasses.asdict(opts.fit)
     summary["interrupted"] = None
+    summary["scale"] = "height_given" if opts.height else "body_model"  # PersonResult.scale_source
     run = _Batch(out_dir, opts, predictor, summary, reserve_stems(images))
 
     def write_summary(final: bool) -> None:

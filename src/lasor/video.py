@@ -452,8 +452,9 @@ def smooth_track(ft: FrameTrack, est, opts: VideoOptions, smooth: bool | None = 
         items = [PersonItem(dummy, ft.observations[i], ft.boxes[i], f"{ft.path.name}#{i}", 0)
                  for i in idx]  # fmt: skip
         results = assemble_results(
-            items, params, bout, body, est.options.focal_length, cam_t=cam_t[idx]
-        )
+            items, params, bout, body, est.options.focal_length, cam_t=cam_t[idx],
+            height=est.options.height,
+        )  # fmt: skip
         for i, r in zip(idx, results, strict=True):
             for key, v in r.arrays(with_mesh=True).items():
                 if v.dtype.kind in "US" or key == "faces":

@@ -16,8 +16,9 @@ Anny bones stay at rest: fingers, toes, eyes, jaw, and the helper bones (``pelvi
 motion is folded into their neighbours: a full 3-DoF rotation of e.g. ``upperarm01`` carries
 the arm's twist.
 
-**Shape**: Anny's six default phenotype values in [0, 1]: gender (0 female … 1 male), age
-(anchors: 1/3 child, 2/3 young adult, 1 old; adults ≈ [0.55, 1]), muscle, weight, height,
+**Shape**: Anny's six default phenotype values in [0, 1]: gender (0 male … 1 female: Anny
+blends its "male" target at 0), age (anchors: 1/3 child, 2/3 young adult, 1 old; in years see
+``lasor.body.measure``), muscle, weight, height,
 proportions. Default: a young adult of average build, gender 0.5.
 """
 

@@ -60,7 +60,22 @@ BENCHMARKS: dict[str, dict] = {
         },
         "anchor_share": 1.0,
     },
+    # every age (issue 22): v2's cameras, noise and pose anchors, bodies from the "all"
+    # population of ``lasor.synth.shapes`` (30 % children 2-12 y, 15 % teens, 40 % adults,
+    # 15 % elders), cameras at distances that follow the body's height; strata by age group
+    "ages": {
+        "synth": {
+            "noise_preset": "mediapipe",
+            "camera": {"offcentre": 0.8, "roll_any": 0.1, "distance": [1.8, 8.0]},
+            "ages": "all",
+        },
+        "anchor_share": 0.25,
+    },
 }
+
+#: the per-sample extras of every evaluation (``per_sample.npz``): standing-height error (cm,
+#: rest pose, no alignment), age error (years, Anny's scale) and the true age (years)
+SIZE_KEYS = ("height_err_cm", "age_err_years", "age_true_years")
 
 
 def pose_bank_from_bvh(bvh_dir: Path, cache: Path) -> Path:
@@ -172,11 +187,14 @@ def evaluate_batches(
     its proxy's keypoints (heatmap peaks) and silhouette before scoring; its seconds are added
     to ``timing["refine"]``.
     """
+    from lasor.body.measure import anny_age_to_years
     from lasor.refine import refine_in_crop
     from lasor.synth.proxy import decode_heatmaps
 
     timing = {} if timing is None else timing
-    per = {k: [] for k in ("mpjpe", "pa_mpjpe", "pve", "pve_t_sc", "frac", "flags")}
+    per = {k: [] for k in ("mpjpe", "pa_mpjpe", "pve", "pve_t_sc", "frac", "flags", *SIZE_KEYS)}
+    per["shape_pred"], per["shape_true"] = [], []
+    age_i = body_full.shape_names.index("age") if "age" in body_full.shape_names else None
     per_joint = []
     eye = torch.eye(3)
     for b in batches:
@@ -211,11 +229,28 @@ def evaluate_batches(
         rest_p = body_full(eye.expand(n, 3, 3), eye.expand(n, nb, 3, 3), pred.shape.cpu())
         rest_g = body_full(eye.expand(n, 3, 3), eye.expand(n, nb, 3, 3), b["shape"])
         per["pve_t_sc"].append(M.pve_t_sc(rest_p.vertices.numpy(), rest_g.vertices.numpy()) * 1000)
+        hp, hg = (_stature(r.vertices.numpy()) for r in (rest_p, rest_g))
+        per["height_err_cm"].append(np.abs(hp - hg) * 100)
+        sp, sg = pred.shape.cpu().numpy(), b["shape"].numpy()
+        per["shape_pred"].append(sp)
+        per["shape_true"].append(sg)
+        if age_i is not None:
+            ap, ag = anny_age_to_years(sp[:, age_i]), anny_age_to_years(sg[:, age_i])
+            per["age_err_years"].append(np.abs(ap - ag))
+            per["age_true_years"].append(ag)
+        else:
+            per["age_err_years"].append(np.full(n, np.nan))
+            per["age_true_years"].append(np.full(n, np.nan))
         per["frac"].append(b["occluded_fraction"].numpy())
         per["flags"].append(b["occlusion"].numpy())
     out = {k: np.concatenate(v) for k, v in per.items()}
     out["per_joint"] = np.concatenate(per_joint)
     return out
+
+
+def _stature(vertices: np.ndarray) -> np.ndarray:
+    """(N, V, 3) rest-pose meshes (Y up) -> (N,) standing heights."""
+    return vertices[..., 1].max(1) - vertices[..., 1].min(1)
 
 
 #: Focal length of the synthetic crops in units of the crop side: the engine's unit-focal camera
@@ -264,13 +299,29 @@ def _fit_in_crop(pred, batch: dict, version: int, fit_body, fit, device="cpu"):
                       shape=res.shape)  # fmt: skip
 
 
-def summarise(per: dict) -> dict:
-    """Mean of every metric in every stratum (NaN for an empty stratum) with counts."""
+def age_strata(age_years: np.ndarray) -> dict[str, np.ndarray]:
+    """Boolean masks of the age groups of ``lasor.synth.shapes.AGE_GROUPS``."""
+    from lasor.synth.shapes import AGE_GROUPS, age_group
+
+    groups = age_group(age_years)
+    return {name: groups == name for name in AGE_GROUPS}
+
+
+def summarise(per: dict, by_age: bool = False) -> dict:
+    """Mean of every metric in every stratum (NaN for an empty stratum) with counts.
+
+    ``by_age``: also the age-group strata (child, teen, adult, elder), and every stratum's
+    height error (cm) and age error (years).
+    """
     masks = strata(per["flags"], per["frac"])
+    keys = ("mpjpe", "pa_mpjpe", "pve", "pve_t_sc")
+    if by_age:
+        masks = {**age_strata(per["age_true_years"]), **masks}
+        keys = (*keys, "height_err_cm", "age_err_years")
     res = {}
     for name, m in masks.items():
         row = {"n": int(m.sum())}
-        for k in ("mpjpe", "pa_mpjpe", "pve", "pve_t_sc"):
+        for k in keys:
             row[k] = round(float(per[k][m].mean()), 2) if m.any() else float("nan")
         res[name] = row
     res["per_joint_mpjpe"] = {
@@ -280,19 +331,20 @@ def summarise(per: dict) -> dict:
 
 
 def markdown_table(summary: dict) -> str:
-    lines = [
-        "| stratum | n | MPJPE | PA-MPJPE | PVE | PVE-T-SC |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
+    keys = ["mpjpe", "pa_mpjpe", "pve", "pve_t_sc"]
+    head = "| stratum | n | MPJPE | PA-MPJPE | PVE | PVE-T-SC |"
+    sizes = "height_err_cm" in summary.get("all", {})
+    if sizes:
+        keys += ["height_err_cm", "age_err_years"]
+        head += " height error (cm) | age error (years) |"
+    lines = [head, "|---|" + "---:|" * (len(keys) + 1)]
     for name, row in summary.items():
         if name == "per_joint_mpjpe":
             continue
-        vals = [
-            f"{row[k]:.1f}" if np.isfinite(row[k]) else "–"
-            for k in ("mpjpe", "pa_mpjpe", "pve", "pve_t_sc")
-        ]
+        vals = [f"{row[k]:.1f}" if np.isfinite(row[k]) else "–" for k in keys]
         lines.append(f"| {name} | {row['n']} | " + " | ".join(vals) + " |")
-    return "\n".join(lines) + "\n\n(millimetres)\n"
+    unit = "(millimetres; height error in cm, age error in years)" if sizes else "(millimetres)"
+    return "\n".join(lines) + f"\n\n{unit}\n"
 
 
 def run_synthetic_eval(
@@ -331,7 +383,7 @@ def run_synthetic_eval(
     per = evaluate_batches(
         model, batches, body_full, refine=refine, fit_body=fit_body, timing=timing, fit=fit
     )
-    summary = summarise(per)
+    summary = summarise(per, by_age=benchmark == "ages")
     result = {
         "checkpoint": str(checkpoint), "n": int(len(per["mpjpe"])), "seed": seed,
         "benchmark": benchmark,

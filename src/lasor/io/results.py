@@ -34,6 +34,15 @@ class PersonResult:
         observed_keypoints (17, 2), observed_confidence (17,): the front end's 2D joints.
         bbox (4,): the person's box (x0, y0, x1, y1) from the front end.
         frontend: which front end produced the observation.
+        height_m, age_years, chest_circumference_m, waist_circumference_m,
+        hip_circumference_m, inseam_m, arm_length_m, shoulder_width_m: the body's size on its
+            unposed mesh (`lasor.body.measure`; metres, Anny's age in years; NaN where the
+            body model lacks the landmarks), already multiplied by ``scale``.
+        scale: the factor applied to the body model's own size (1 unless a height was given);
+            vertices, joints and ``cam_t`` are scaled by it about the camera centre, which keeps
+            every projection.
+        scale_source: "height_given" (the user's height fixed the scale: ``cam_t`` is metric)
+            or "body_model" (the estimated shape's own size, a monocular guess).
     """
 
     image: str
@@ -62,6 +71,16 @@ class PersonResult:
     bbox: np.ndarray
     frontend: str
     extra: dict = field(default_factory=dict)
+    height_m: float = float("nan")
+    age_years: float = float("nan")
+    chest_circumference_m: float = float("nan")
+    waist_circumference_m: float = float("nan")
+    hip_circumference_m: float = float("nan")
+    inseam_m: float = float("nan")
+    arm_length_m: float = float("nan")
+    shoulder_width_m: float = float("nan")
+    scale: float = 1.0
+    scale_source: str = "body_model"
 
     def arrays(self, with_mesh: bool = True) -> dict[str, np.ndarray]:
         """Plain arrays (strings as unicode arrays: loadable with ``allow_pickle=False``)."""
@@ -102,6 +121,8 @@ def save_json(path: str | Path, result: PersonResult) -> Path:
         if isinstance(v, np.ndarray):
             if v.dtype.kind in "US":
                 return v.tolist()
+            if v.ndim == 0 and np.isnan(v):
+                return None  # e.g. a measurement the body model cannot take: JSON null
             return np.round(v.astype(np.float64), 6).tolist()
         return v
 

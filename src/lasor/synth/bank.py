@@ -34,6 +34,8 @@ class BodyBank:
         joints_h36m: (N, 17, 3) float32 evaluation joints, and...
         root: (N, 3) float32 the root joint: with ``vertices`` and ``keypoints`` the training
             targets, so a step need not pose the target body again (None in older banks).
+        height: (N,) float32 standing height (metres, rest pose) of each body; set for the
+            all-ages population (None otherwise), where cameras follow the body's size.
     """
 
     vertices: np.ndarray
@@ -44,6 +46,7 @@ class BodyBank:
     faces: np.ndarray
     joints_h36m: np.ndarray | None = None
     root: np.ndarray | None = None
+    height: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.vertices)
@@ -120,6 +123,7 @@ def build_body_bank(
     rng: np.random.Generator,
     mirror_prob: float = 0.5,
     chunk: int = 256,
+    population: str = "adult",
 ) -> BodyBank:
     """Pose ``size`` bodies.
 
@@ -129,6 +133,7 @@ def build_body_bank(
         draw_poses: ``draw(n, rng) -> (global_orient, body_pose)`` numpy arrays (body frame).
         rng: randomness for poses, mirroring and shapes.
         mirror_prob: probability that a pose is mirrored left/right.
+        population: body shapes, "adult" or "all" ages (`lasor.synth.shapes.sample_shapes`).
 
     Returns:
         The bank.
@@ -141,7 +146,7 @@ def build_body_bank(
         mgo, mbp = mirror_pose(go[flip], bp[flip], body.left_right_pairs)
         go, bp = go.clone(), bp.clone()
         go[flip], bp[flip] = mgo, mbp
-    shape = torch.as_tensor(sample_shapes(size, body.shape_names, rng))
+    shape = torch.as_tensor(sample_shapes(size, body.shape_names, rng, population=population))
     verts, kps, h36m, root = [], [], [], []
     with torch.no_grad():
         for s in range(0, size, chunk):
@@ -150,6 +155,17 @@ def build_body_bank(
             kps.append(out.keypoints_coco.numpy())
             h36m.append(out.joints_h36m.numpy())
             root.append(out.joints[:, 0].numpy())
+    height = None
+    if population != "adult":  # rest-pose standing heights, for cameras that follow body size
+        eye = torch.eye(3)
+        hs = []
+        with torch.no_grad():
+            for s in torch.split(shape, chunk):
+                n = len(s)
+                y = body(eye.expand(n, 3, 3), eye.expand(n, body.num_pose_bones, 3, 3), s)
+                y = y.vertices[..., 1]
+                hs.append((y.amax(1) - y.amin(1)).numpy())
+        height = np.concatenate(hs).astype(np.float32)
     return BodyBank(
         vertices=np.concatenate(verts),
         keypoints=np.concatenate(kps).astype(np.float32),
@@ -159,4 +175,5 @@ def build_body_bank(
         faces=body.faces.numpy().astype(np.int64),
         joints_h36m=np.concatenate(h36m).astype(np.float32),
         root=np.concatenate(root).astype(np.float32),
+        height=height,
     )

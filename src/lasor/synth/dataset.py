@@ -72,7 +72,7 @@ class SyntheticBatches(Dataset):
         draw = pose_source(
             split, pose_bank, anchor_share=anchor_share, straight_share=straight_share
         )
-        self.bank: BodyBank = build_body_bank(body, bank_size, draw, rng)
+        self.bank: BodyBank = build_body_bank(body, bank_size, draw, rng, population=cfg.ages)
         logger.info("posed %d %s bodies in %.1f s", bank_size, split, time.perf_counter() - t)
 
     def __len__(self) -> int:

@@ -35,6 +35,9 @@ OCC_OBJECT = 1
 OCC_PERSON = 2
 OCC_TRUNCATION = 4
 
+#: standing height (metres) of the body the camera distances were chosen for
+REFERENCE_HEIGHT = 1.7
+
 
 @dataclass
 class SynthConfig:
@@ -63,6 +66,14 @@ class SynthConfig:
     world: bool = False
     world_absent: float = 0.2  # share of samples without landmarks (as user keypoint files)
     world_noise: bool = True  # corrupt them with the error measured on MediaPipe
+    #: body shapes: "adult" (every benchmark since v1, the shipped model) or "all" ages
+    #: (`lasor.synth.shapes`: children, teens, adults, elders in documented shares); "child",
+    #: "teen", "elder": one age group alone (previews)
+    ages: str = "adult"
+    #: unless ``ages`` is "adult": the camera distance is multiplied by the body's standing height /
+    #: ``REFERENCE_HEIGHT``, so a child fills the frame as an adult does (as photographers
+    #: frame people); draws no random numbers
+    distance_follows_size: bool = True
 
     def __post_init__(self) -> None:
         if self.noise_preset == "mediapipe":
@@ -71,6 +82,10 @@ class SynthConfig:
             raise ValueError(
                 f"noise_preset must be 'default' or 'mediapipe', got {self.noise_preset!r}"
             )
+        from lasor.synth.shapes import POPULATIONS
+
+        if self.ages not in POPULATIONS:
+            raise ValueError(f"ages must be one of {POPULATIONS}, got {self.ages!r}")
 
 
 def _screen(points_cam: np.ndarray, crops: np.ndarray, res: int) -> np.ndarray:
@@ -107,8 +122,11 @@ def make_batch(
     views = sample_views(b, cfg.camera, rng)
     rot = views["rotation"].astype(np.float32)
     trans = np.zeros((b, 3), np.float32)
-    trans[:, 2] = views["distance"]
-    trans[:, :2] = views["offset"] * views["distance"][:, None]
+    dist = views["distance"]
+    if cfg.ages != "adult" and cfg.distance_follows_size and bank.height is not None:
+        dist = dist * bank.height[idx] / REFERENCE_HEIGHT
+    trans[:, 2] = dist
+    trans[:, :2] = views["offset"] * dist[:, None]
     verts = verts_body @ rot.transpose(0, 2, 1) + trans[:, None]
     kps = kp_body @ rot.transpose(0, 2, 1) + trans[:, None]
     xy, _ = project(verts)

@@ -86,6 +86,49 @@ def preview_grid(batch: dict, cols: int = 8, scale: int = 3) -> Image.Image:
     return grid
 
 
+def bodies_grid(
+    body, bank, n: int = 16, cols: int = 8, size: int = 192, full_body=None
+) -> Image.Image:
+    """Shaded front and side views of the first ``n`` posed bodies of a bank, to look at the
+    bodies themselves (proportions, feet, self-penetration), captioned with age and height.
+
+    Args:
+        body: the bank's body model. bank: a ``BodyBank``. full_body: optional body model to
+            re-pose the bodies with (e.g. the full Anny mesh, for detail).
+    """
+    import torch
+
+    from lasor.body.measure import anny_age_to_years
+    from lasor.render.overlay import render_side_view
+
+    n = min(n, len(bank))
+    model = full_body or body
+    with torch.no_grad():
+        out = model(
+            torch.from_numpy(bank.global_orient[:n]), torch.from_numpy(bank.body_pose[:n]),
+            torch.from_numpy(bank.shape[:n]),
+        )  # fmt: skip
+    verts = out.vertices.numpy() * np.array([1.0, -1.0, -1.0])  # body frame -> camera axes
+    faces = out.faces.numpy()
+    rows = (n + cols - 1) // cols
+    cell_w, cell_h = 2 * size, size + 14
+    grid = Image.new("RGB", (cols * cell_w, rows * cell_h), (255, 255, 255))
+    draw = ImageDraw.Draw(grid)
+    age = "age" in body.shape_names
+    for i in range(n):
+        x0, y0 = (i % cols) * cell_w, (i // cols) * cell_h
+        for j, angle in enumerate((0.0, 90.0)):
+            img = render_side_view(verts[i], faces, size, angle_deg=angle)
+            grid.paste(Image.fromarray(img), (x0 + j * size, y0))
+        y = verts[i][:, 1]
+        text = f"{y.max() - y.min():.2f} m (posed)"
+        if age:
+            years = float(anny_age_to_years(bank.shape[i, body.shape_names.index("age")]))
+            text = f"{years:.0f} y, " + text
+        draw.text((x0 + 4, y0 + size), text, fill=(0, 0, 0))
+    return grid
+
+
 def export_shards(
     dataset, n: int, out_dir: str | Path, shard_batches: int = 8, progress: bool = True
 ) -> list[Path]:
