@@ -30,7 +30,7 @@ configuration, the fast one (keypoints only, sparse training body, no silhouette
 the fast one with the soft-rasterised silhouette every 4th step, and with bfloat16 autocast;
 step costs timed round-robin on the same batches; written to ``speed_ablation.{json,md}``:
 
-    python benchmarks/ablation.py --study speed --steps 400 --threads 1
+    python benchmarks/ablation.py --study speed --steps 400 --threads 1 --bank-size 4000
 
 ``--study architecture`` runs the same protocol over encoder layouts instead (global pooling,
 as shipped; a flattened 4x4 feature grid with CoordConv inputs; that plus a direct heatmap
@@ -70,7 +70,7 @@ STUDIES = {
         "mask only": ["model.branches=[mask]"],
     },
 }
-FAST = ["model.branches=[keypoints]", "loss.use_silhouette=false", "loss.sparse_vertices=128",
+FAST = ["model.branches=[keypoints]", "loss.use_silhouette=false", "loss.sparse_vertices=384",
         "optim.fused=true"]  # fmt: skip
 SIL4 = [*FAST[:1], "loss.use_silhouette=true", "loss.silhouette_every=4", *FAST[2:]]
 STUDIES["speed"] = {
@@ -161,6 +161,7 @@ def main() -> None:
     ap.add_argument("--only", default="", help="comma-separated variant indices (default: all)")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: all cores)")
     ap.add_argument("--report", action="store_true", help="only collect the evaluated rows")
+    ap.add_argument("--bank-size", type=int, default=0, help="data.bank_size (0: the config's)")
     args = ap.parse_args()
     variants = STUDIES[args.study]
     result = RESULT_NAME[args.study]
@@ -192,6 +193,8 @@ def main() -> None:
         common = [f"optim.steps={steps[i]}", f"run.out_dir={out}", "run.tensorboard=false",
                   "run.progress=false", f"optim.warmup_steps={warm}",
                   f"run.num_threads={args.threads}"]  # fmt: skip
+        if args.bank_size > 0:
+            common.append(f"data.bank_size={args.bank_size}")
         cfg = load_config(args.config, common + sets)
         t = time.perf_counter()
         if not (out / "last.pt").exists() or args.resume:

@@ -4,10 +4,12 @@ Training losses read the 3D joints, the COCO keypoints (regressed from a few ver
 vertices; nothing else of the mesh is needed unless a silhouette is rendered. ``SparseAnnyBody``
 cuts Anny's model data down to
 
-* the vertices of ``vertex_index`` (farthest-point samples of the rest mesh plus every vertex the
-  COCO keypoints and the head-top joint read), and
-* the bones those vertices are skinned to, the pose bones and the H36M joints' bones, closed
-  under their ancestors (the other bones cannot move any of them),
+* the vertices of ``vertex_index``: every vertex the COCO keypoints and the head-top joint read
+  (205 on the decimated mesh), then farthest-point samples of the rest mesh up to N, drawn
+  among the vertices skinned only to the *core* bones, and
+* the core bones: the pose bones, the H36M joints' bones and the bones the keypoint vertices
+  are skinned to, closed under their ancestors (48 of Anny's 104: no finger tips, eyes, jaw or
+  tongue; the other bones cannot move any kept vertex),
 
 and runs the unchanged Anny code on that data. Every output is therefore the full body's at the
 same indices (up to float rounding): ``vertices == full.vertices[:, vertex_index]``, equal
@@ -57,21 +59,38 @@ def farthest_point_indices(
     return np.asarray(chosen, np.int64)
 
 
+def _core_bones(body: AnnyBody, seeds: list[int]) -> list[int]:
+    data = _load_model_data(body.topology)
+    labels, parents = list(data.metadata.bone_labels), list(data.metadata.bone_parents)
+    w, wi = data.vertex_bone_weights[seeds], data.vertex_bone_indices[seeds]
+    bones = {labels.index(b) for b in ["root", *ANNY_POSE_BONES, *body._h36m]}
+    return _ancestors_closure(parents, bones | set(wi[w != 0].tolist()))
+
+
 @lru_cache(maxsize=8)
 def _cached_index(topology: str, n: int) -> tuple[int, ...]:
     body = AnnyBody(topology)
     with torch.no_grad():
         rest = body.neutral(1).vertices[0].double().numpy()
     seeds = sorted({*body.coco_index.flatten().tolist(), body.head_top})
-    return tuple(sorted(farthest_point_indices(rest, max(n, len(seeds)), seeds).tolist()))
+    core = torch.zeros(len(body.bone_labels), dtype=torch.bool)
+    core[_core_bones(body, seeds)] = True
+    data = _load_model_data(topology)
+    w, wi = data.vertex_bone_weights, data.vertex_bone_indices.long()
+    moved_by_core = torch.where(w != 0, core[wi], torch.ones_like(core[wi])).all(1)
+    candidates = np.flatnonzero(moved_by_core.numpy() | np.isin(np.arange(len(rest)), seeds))
+    pos = {int(v): i for i, v in enumerate(candidates)}
+    local = farthest_point_indices(rest[candidates], max(n, len(seeds)), [pos[s] for s in seeds])
+    return tuple(sorted(candidates[local].tolist()))
 
 
 def sparse_vertex_index(topology: str, n: int) -> torch.Tensor:
     """The fixed vertex subset of ``SparseAnnyBody``: (N,) sorted int64 indices into the mesh.
 
-    Farthest-point samples on the rest mesh (default shape, rest pose, float64), seeded with the
-    vertices the COCO keypoints and the head-top joint read; N = max(n, number of seeds). A
-    pure function of ``(topology, n)``, so a checkpoint's config rebuilds the same subset.
+    The vertices the COCO keypoints and the head-top joint read, then farthest-point samples on
+    the rest mesh (default shape, rest pose, float64) among the vertices skinned to the core
+    bones only (see the module docstring); N = max(n, number of keypoint vertices). A pure
+    function of ``(topology, n)``, so a checkpoint's config rebuilds the same subset.
     """
     return torch.tensor(_cached_index(topology, int(n)), dtype=torch.int64)
 
