@@ -24,6 +24,14 @@ scored on the v2 benchmark (``lasor eval synthetic --benchmark v2``), written to
 
     python benchmarks/ablation.py --study branches --steps 1200 --threads 1
 
+``--study speed`` is the same protocol for the fast training configuration (issue 20, part 4;
+``configs/train_fast.yaml`` = ``train_hybrid.yaml`` with the overrides below): the old
+configuration, the fast one (keypoints only, sparse training body, no silhouette, fused Adam),
+the fast one with the soft-rasterised silhouette every 4th step, and with bfloat16 autocast;
+step costs timed round-robin on the same batches; written to ``speed_ablation.{json,md}``:
+
+    python benchmarks/ablation.py --study speed --steps 400 --threads 1 --bank-size 4000
+
 ``--study architecture`` runs the same protocol over encoder layouts instead (global pooling,
 as shipped; a flattened 4x4 feature grid with CoordConv inputs; that plus a direct heatmap
 readout; the grid and global pooling together; see ``lasor.model.regressor``), writing
@@ -62,47 +70,84 @@ STUDIES = {
         "mask only": ["model.branches=[mask]"],
     },
 }
-RESULT_NAME = {"lasor": "ablation", "architecture": "architecture", "branches": "branches"}
+FAST = ["model.branches=[keypoints]", "loss.use_silhouette=false", "loss.sparse_vertices=384",
+        "optim.fused=true"]  # fmt: skip
+SIL4 = [*FAST[:1], "loss.use_silhouette=true", "loss.silhouette_every=4", *FAST[2:]]
+STUDIES["speed"] = {
+    "train_hybrid.yaml (old)": [],
+    "train_fast.yaml (keypoints, sparse body, no silhouette)": FAST,
+    "train_fast.yaml + silhouette every 4th step": SIL4,
+    "train_fast.yaml + bf16 autocast": [*FAST, "run.precision=bf16"],
+}
+RESULT_NAME = {
+    "lasor": "ablation", "architecture": "architecture", "branches": "branches",
+    "speed": "speed_ablation",
+}  # fmt: skip
 #: studies trained from their own config at equal CPU time, scored on the v2 benchmark
-EQUAL_TIME = {"branches": (Path("configs/train_hybrid.yaml"), "v2")}
+EQUAL_TIME = {
+    "branches": (Path("configs/train_hybrid.yaml"), "v2"),
+    "speed": (Path("configs/train_hybrid.yaml"), "v2"),
+}
 
 
-def step_costs(config: Path, variants: dict, threads: int) -> list[float]:
-    """Seconds per training step of each variant, timed on the same three batches."""
+def step_costs(config: Path, variants: dict, threads: int, rounds: int = 5) -> list[float]:
+    """CPU seconds per training step of each variant, on the same batches.
+
+    The variants' steps run round-robin (a block of four steps each per round, so a silhouette
+    every 4th step is charged) and the median over rounds is kept: a busy machine slows them
+    alike. Each step is the training loop's (``TrainNet`` with the training body and silhouette
+    schedule, the configured optimiser and precision).
+    """
+    import statistics
+
     import torch
 
+    from lasor.synth.engine import sparse_targets
     from lasor.train.checkpoint import build_body_model, build_regressor
     from lasor.train.config import load_config
-    from lasor.train.loop import build_criterion, make_dataset
+    from lasor.train.loop import (
+        SilhouetteSchedule,
+        TrainNet,
+        build_criterion,
+        build_optimizer,
+        build_train_body,
+        make_dataset,
+    )
 
     torch.set_num_threads(max(threads, 1))
-    costs = []
     batches = None
+    steps = []
     for sets in variants.values():
         cfg = load_config(config, [*sets, "data.bank_size=1000"])
         body = build_body_model(cfg.model)
         if batches is None:
             ds = make_dataset(cfg, "train", 0, body)
-            batches = [ds[i] for i in range(3)]
+            batches = [ds[i] for i in range(4)]
         torch.manual_seed(0)
-        reg, crit = build_regressor(cfg.model, body), build_criterion(cfg)
-        opt = torch.optim.Adam(reg.parameters(), 1e-4)
+        train_body = build_train_body(cfg, body)
+        crit = build_criterion(cfg)
+        net = TrainNet(build_regressor(cfg.model, body), crit, cfg.run.precision)
+        opt = build_optimizer(cfg.optim, net.parameters())
+        schedule = SilhouetteSchedule(cfg, crit, body, train_body)
+        index = getattr(train_body, "vertex_index", None)
+        mine = batches if index is None else [sparse_targets(b, index) for b in batches]
 
-        def step(b, reg=reg, crit=crit, opt=opt, body=body):
-            total, _ = crit(reg.run(b), b, body)
+        def step(i, net=net, opt=opt, tb=train_body, schedule=schedule, mine=mine):
+            total, _ = net(mine[i % 4], tb, **schedule(i))
             opt.zero_grad()
             total.backward()
             opt.step()
 
-        step(batches[0])
-        times = []
-        for _ in range(3):
-            t = time.perf_counter()
-            for b in batches:
-                step(b)
-            times.append((time.perf_counter() - t) / len(batches))
-        costs.append(sorted(times)[1])
-    return costs
+        step(1)
+        steps.append(step)
+    times: list[list[float]] = [[] for _ in steps]
+    for _ in range(rounds):
+        for k, step in enumerate(steps):
+            t = time.process_time()
+            for i in range(4):
+                step(i)
+            times[k].append((time.process_time() - t) / 4)
+    return [statistics.median(t) for t in times]
 
 
 def main() -> None:
@@ -116,6 +161,7 @@ def main() -> None:
     ap.add_argument("--only", default="", help="comma-separated variant indices (default: all)")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: all cores)")
     ap.add_argument("--report", action="store_true", help="only collect the evaluated rows")
+    ap.add_argument("--bank-size", type=int, default=0, help="data.bank_size (0: the config's)")
     args = ap.parse_args()
     variants = STUDIES[args.study]
     result = RESULT_NAME[args.study]
@@ -147,6 +193,8 @@ def main() -> None:
         common = [f"optim.steps={steps[i]}", f"run.out_dir={out}", "run.tensorboard=false",
                   "run.progress=false", f"optim.warmup_steps={warm}",
                   f"run.num_threads={args.threads}"]  # fmt: skip
+        if args.bank_size > 0:
+            common.append(f"data.bank_size={args.bank_size}")
         cfg = load_config(args.config, common + sets)
         t = time.perf_counter()
         if not (out / "last.pt").exists() or args.resume:

@@ -31,6 +31,7 @@ def main() -> None:
     ap.add_argument("-n", type=int, default=256)
     ap.add_argument("--benchmark", default="v2")
     ap.add_argument("--weights", default="0,1,3,10")
+    ap.add_argument("--mode", default="bones", choices=["bones", "joints"])
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--name", default="fit_world")
     args = ap.parse_args()
@@ -56,7 +57,7 @@ def main() -> None:
         timing: dict = {}
         runs[f"w{w:g}"] = evaluate_batches(
             model, batches, body_full, fit_body=fit_body, timing=timing,
-            fit=FitOptions(world=w),
+            fit=FitOptions(world=w, world_mode=args.mode),
         )  # fmt: skip
         runs[f"w{w:g}"]["seconds"] = time.perf_counter() - t
 
@@ -72,7 +73,7 @@ def main() -> None:
         table[name] = row
     out = {
         "checkpoint": str(ckpt), "n": int(len(base["mpjpe"])), "benchmark": args.benchmark,
-        "fit": dataclasses.asdict(FitOptions()),
+        "fit": dataclasses.asdict(FitOptions(world_mode=args.mode)),
         "results": table,
     }  # fmt: skip
     RESULTS.mkdir(parents=True, exist_ok=True)

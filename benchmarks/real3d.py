@@ -62,6 +62,7 @@ def run(
     progress: bool = True,
     cache_predictions: bool = True,
     fit_world: float = 3.0,
+    fit_world_mode: str = "bones",
 ) -> dict:
     """Score the chosen methods; returns the result dict (per-frame rows, summary) and joints.
 
@@ -91,7 +92,8 @@ def run(
         "lasor_fast": lambda: lasor_method(model, fit=False),
         "lasor_fit": lambda: lasor_method(model, fit=fit),
         "lasor_fitw": lambda: lasor_method(model, fit=FitOptions(
-            world=fit_world, **({"steps": fit} if not isinstance(fit, bool) else {}))),
+            world=fit_world, world_mode=fit_world_mode,
+            **({"steps": fit} if not isinstance(fit, bool) else {}))),
         "mediapipe": lambda: mediapipe_method,
         "lasor_fast_gt2d": lambda: lasor_method(model, fit=False, gt_2d=True),
         "lasor_fast_truefocal": lambda: lasor_method(model, fit=False, true_focal=True),
@@ -169,6 +171,7 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=None, help="at most N frames per set")
     ap.add_argument("--fit-steps", type=int, default=None, help="lasor_fit's steps (default)")
     ap.add_argument("--fit-world", type=float, default=3.0, help="lasor_fitw's world weight")
+    ap.add_argument("--fit-world-mode", default="bones", choices=["bones", "joints"])
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared/data/real")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--name", default="real3d", help="results file stem")
@@ -183,6 +186,7 @@ def main() -> None:
     res = run(
         args.model, args.methods.split(","), args.limit, args.data, fit,
         cache_predictions=not args.no_cache, fit_world=args.fit_world,
+        fit_world_mode=args.fit_world_mode,
     )  # fmt: skip
     summary = summarise(res["rows"], res["methods"])
     model = str(args.model or shipped_model_path().name)
@@ -190,7 +194,7 @@ def main() -> None:
     out = {
         "model": model, "methods": res["methods"], "n": res["n"], "wall_s": res["wall_s"],
         "threads": args.threads, "limit": args.limit, "fit_steps": args.fit_steps,
-        "fit_world": args.fit_world,
+        "fit_world": args.fit_world, "fit_world_mode": args.fit_world_mode,
         "summary": summary, "per_frame": res["rows"],
     }  # fmt: skip
     RESULTS.mkdir(exist_ok=True)

@@ -135,7 +135,7 @@ class AnnyBody(BodyModel):
         dtype = self.anny.template_vertices.dtype
         c = self.to_body.to(dtype)
         delta = self.anny_pose_parameters(global_orient, body_pose)
-        out = self.anny(pose_parameters=delta, phenotype_kwargs=shape.to(dtype))
+        out = self._run_anny(delta, shape.to(dtype))
         verts = out["vertices"] @ c.T  # (B, V, 3) body frame; posed root at the origin
         poses = out["bone_poses"]  # (B, NB, 4, 4) Anny frame
         heads = poses[..., :3, 3] @ c.T  # (B, NB, 3)
@@ -157,6 +157,10 @@ class AnnyBody(BodyModel):
             joints_h36m=self._h36m_joints(heads, verts, coco),
             bone_transforms=transforms[:, self.joint_index],
         )
+
+    def _run_anny(self, delta: torch.Tensor, shape: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Anny's forward pass: ``vertices``, ``bone_poses``, ``rest_bone_poses``, ..."""
+        return self.anny(pose_parameters=delta, phenotype_kwargs=shape)
 
     def anny_pose_parameters(
         self, global_orient: torch.Tensor, body_pose: torch.Tensor

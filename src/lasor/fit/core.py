@@ -53,6 +53,7 @@ from lasor.synth.proxy import CropBox, crop_mask, person_box
 __all__ = [
     "WORLD_BONES",
     "FitOptions",
+    "aligned_joint_loss",
     "FitResult",
     "FitStart",
     "bone_direction_loss",
@@ -94,8 +95,12 @@ class FitOptions:
         start_pose: weight of the squared rotation-matrix distance to the start pose.
         start_shape: weight of the squared distance to the start shape (logit units when the
             shape is bounded).
-        world: weight of the world-landmark bone-direction term (used only where landmarks
-            are given; mean over bones of ``1 - cos``, weighted by visibility).
+        world: weight of the world-landmark term (used only where landmarks are given).
+        world_mode: "bones" (mean over ``WORLD_BONES`` of ``1 - cos`` between bone directions,
+            weighted by visibility) or "joints" (the landmarks similarity-aligned onto the
+            body's keypoints each step, then the visibility-weighted mean squared distance over
+            the body's squared RMS size: scale-free; at rest between the 2D term and the
+            landmarks, like an average of the two skeletons).
         early_stop: a stage ends when the loss improved by less than this fraction over the
             last ``patience`` steps.
         patience: see ``early_stop``.
@@ -118,6 +123,7 @@ class FitOptions:
     start_pose: float = 0.01
     start_shape: float = 0.01
     world: float = 0.0
+    world_mode: str = "bones"
     early_stop: float = 2e-3
     patience: int = 4
 
@@ -220,6 +226,40 @@ def bone_direction_loss(
     return ((1.0 - cos) * w).sum(1) / w.sum(1).clamp_min(1e-6)
 
 
+def aligned_joint_loss(
+    joints: torch.Tensor, world: torch.Tensor, weight: torch.Tensor
+) -> torch.Tensor:
+    """Scale-free distance of a skeleton to landmarks similarity-aligned onto it.
+
+    The similarity (rotation, scale, translation; weighted Umeyama) that best maps ``world``
+    onto ``joints`` is computed without gradient; the loss is the weighted mean squared
+    distance between ``joints`` and the aligned landmarks over ``joints``' squared RMS size.
+
+    Args:
+        joints: (B, 17, 3). world: (B, 17, 3). weight: (B, 17) (0 for absent landmarks).
+
+    Returns:
+        (B,) (0 where a person has no weight).
+    """
+    w = weight.clamp_min(0.0)
+    tot = w.sum(1, keepdim=True).clamp_min(1e-6)
+    with torch.no_grad():
+        mu_j = (w[..., None] * joints).sum(1, keepdim=True) / tot[..., None]
+        mu_w = (w[..., None] * world).sum(1, keepdim=True) / tot[..., None]
+        a, b = world - mu_w, joints - mu_j
+        cov = torch.einsum("bn,bni,bnj->bij", w, b, a) / tot[..., None]
+        u, sig, vt = torch.linalg.svd(cov)
+        d = torch.ones_like(sig)
+        d[:, -1] = torch.sign(torch.linalg.det(u @ vt))
+        r = u @ torch.diag_embed(d) @ vt
+        var = (w * (a**2).sum(-1)).sum(1, keepdim=True) / tot
+        s = (sig * d).sum(1, keepdim=True) / var.clamp_min(1e-9)
+        target = s[..., None] * a @ r.transpose(1, 2) + mu_j
+        size2 = ((w * (b**2).sum(-1)).sum(1) / tot[:, 0]).clamp_min(1e-6)
+    sq = ((joints - target) ** 2).sum(-1)
+    return (w * sq).sum(1) / tot[:, 0] / size2
+
+
 def _keypoint_weights(kp: np.ndarray, conf: np.ndarray, hw, min_conf: float) -> np.ndarray:
     h, w = hw
     ok = (conf >= min_conf) & (kp[:, 0] >= 0) & (kp[:, 0] < w) & (kp[:, 1] >= 0) & (kp[:, 1] < h)
@@ -294,6 +334,9 @@ def fit_people(
     to_win = res / box_l  # window pixels per photo pixel
     prior = (prior or load_pose_prior()).to(dt)
     use_world = world is not None and opts.world > 0
+    if opts.world_mode not in ("bones", "joints"):
+        raise ValueError(f"FitOptions.world_mode: 'bones' or 'joints', not {opts.world_mode!r}")
+    world_loss = bone_direction_loss if opts.world_mode == "bones" else aligned_joint_loss
     if use_world:
         from lasor.synth.world import look_at_rotation
 
@@ -370,7 +413,7 @@ def fit_people(
                 per = opts.keypoints * l_kp + prior_term
                 l_world = torch.zeros_like(l_kp)
                 if use_world:
-                    l_world = bone_direction_loss(kp3d @ look.transpose(1, 2), world_t, world_w)
+                    l_world = world_loss(kp3d @ look.transpose(1, 2), world_t, world_w)
                     per = per + opts.world * l_world
                 l_sil = torch.zeros_like(l_kp)
                 if has_sil and stage > 0:

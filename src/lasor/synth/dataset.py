@@ -15,10 +15,11 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 from torch.utils.data import Dataset
 
 from lasor.synth.bank import BodyBank, build_body_bank, pose_source
-from lasor.synth.engine import SynthConfig, make_batch
+from lasor.synth.engine import SynthConfig, make_batch, sparse_targets
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +41,8 @@ class SyntheticBatches(Dataset):
         balanced_bank: default to the balanced bank's cache path instead.
         anchor_share: share of the bank's poses drawn from the pose anchors.
         straight_share: share of the bank's poses given straight (standing/walking) legs.
+        vertex_index: (N,) indices of a sparse training body's vertices: each batch's target
+            vertices are cut to them (``lasor.synth.engine.sparse_targets``).
     """
 
     def __init__(
@@ -56,6 +59,7 @@ class SyntheticBatches(Dataset):
         balanced_bank: bool = False,
         anchor_share: float = 0.0,
         straight_share: float = 0.0,
+        vertex_index: torch.Tensor | None = None,
     ) -> None:
         self.cfg = cfg
         self.seed = int(seed)
@@ -63,6 +67,7 @@ class SyntheticBatches(Dataset):
         self.batch_size = int(batch_size)
         self.split_id = 0 if split == "train" else 1
         self.length = int(length)
+        self.vertex_index = None if vertex_index is None else torch.as_tensor(vertex_index)
         t = time.perf_counter()
         rng = np.random.default_rng([self.seed, 7919, self.split_id])
         if pose_bank is None and balanced_bank:
@@ -84,4 +89,7 @@ class SyntheticBatches(Dataset):
         return np.random.default_rng(parts)
 
     def __getitem__(self, index: int) -> dict:
-        return make_batch(self.bank, self.batch_size, self.cfg, self.item_rng(index))
+        batch = make_batch(self.bank, self.batch_size, self.cfg, self.item_rng(index))
+        if self.vertex_index is not None:
+            batch = sparse_targets(batch, self.vertex_index)
+        return batch

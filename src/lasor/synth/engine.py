@@ -230,6 +230,25 @@ def make_batch(
     }
 
 
+def sparse_targets(
+    batch: dict[str, torch.Tensor], vertex_index: torch.Tensor
+) -> dict[str, torch.Tensor]:
+    """The batch with its posed target body cut to a vertex subset (a new dict; no re-posing).
+
+    For a sparse training body (``lasor.body.sparse``): ``target_vertices (B, V, 3)`` becomes
+    ``(B, N, 3)``, the vertices at ``vertex_index``; the target joints and keypoints, which the
+    bank posed with the full mesh, stay as they are. A batch without ``target_vertices`` is
+    returned as is.
+
+    Args:
+        batch: a ``make_batch`` output.
+        vertex_index: (N,) int64 indices into the bank's mesh.
+    """
+    if "target_vertices" not in batch:
+        return dict(batch)
+    return {**batch, "target_vertices": batch["target_vertices"][:, vertex_index].contiguous()}
+
+
 def _inside(uv: np.ndarray, r: int) -> np.ndarray:
     return (uv[..., 0] >= 0) & (uv[..., 0] < r) & (uv[..., 1] >= 0) & (uv[..., 1] < r)
 

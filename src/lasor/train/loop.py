@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import hashlib
 import logging
 import math
@@ -63,9 +64,11 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "LRSchedule",
     "RandomBatches",
+    "SilhouetteSchedule",
     "TrainNet",
     "add_train_arguments",
     "build_optimizer",
+    "build_train_body",
     "evaluate",
     "make_dataset",
     "parameter_checksum",
@@ -164,7 +167,13 @@ class RandomBatches(Dataset):
         }  # fmt: skip
 
 
-def make_dataset(cfg: TrainConfig, split: str, rank: int, body: BodyModel) -> Dataset:
+def make_dataset(
+    cfg: TrainConfig,
+    split: str,
+    rank: int,
+    body: BodyModel,
+    vertex_index: torch.Tensor | None = None,
+) -> Dataset:
     """The dataset named by ``cfg.data.kind``; each item is one batch (``batch_size=None``).
 
     Args:
@@ -172,6 +181,7 @@ def make_dataset(cfg: TrainConfig, split: str, rank: int, body: BodyModel) -> Da
         split: "train" or "val".
         rank: data-parallel rank (part of every batch's seed).
         body: the training body model (posing the synthetic bank, sizing random batches).
+        vertex_index: a sparse training body's vertices: synthetic targets are cut to them.
     """
     d = cfg.data
     length = cfg.optim.steps if split == "train" else max(1, d.val_size // d.batch_size)
@@ -195,8 +205,8 @@ def make_dataset(cfg: TrainConfig, split: str, rank: int, body: BodyModel) -> Da
             body, synth, split=split, seed=seed, batch_size=d.batch_size,
             bank_size=d.bank_size if split == "train" else d.val_bank_size, rank=rank,
             length=length, pose_bank=d.pose_bank, balanced_bank=d.balanced_bank,
-            anchor_share=d.anchor_share,
-            straight_share=d.straight_share,
+            anchor_share=d.anchor_share, straight_share=d.straight_share,
+            vertex_index=vertex_index,
         )  # fmt: skip
     raise ValueError(f"data.kind must be 'synthetic' or 'random', got {d.kind!r}")
 
@@ -222,18 +232,39 @@ def _to_device(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str
 
 
 class TrainNet(nn.Module):
-    """Regressor + criterion in one module, so DDP synchronises learned loss weights too."""
+    """Regressor + criterion in one module, so DDP synchronises learned loss weights too.
 
-    def __init__(self, regressor: Regressor, criterion: Criterion) -> None:
+    Args:
+        regressor, criterion: the network and the losses.
+        precision: "fp32" or "bf16" (the regressor's forward pass under bfloat16 autocast; its
+            outputs are cast back to float32 before the body model and the losses).
+    """
+
+    def __init__(self, regressor: Regressor, criterion: Criterion, precision: str = "fp32") -> None:
         super().__init__()
         self.regressor = regressor
         self.criterion = criterion
+        if precision not in ("fp32", "bf16"):
+            raise ValueError(f"precision must be 'fp32' or 'bf16', got {precision!r}")
+        self.precision = precision
 
     def forward(
-        self, batch: dict[str, torch.Tensor], body: BodyModel
+        self,
+        batch: dict[str, torch.Tensor],
+        body: BodyModel,
+        silhouette: bool = True,
+        full_body: BodyModel | None = None,
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        pred = self.regressor.run(batch)
-        return self.criterion(pred, batch, body)
+        if self.precision == "bf16":
+            device = next(self.regressor.parameters()).device.type
+            with torch.autocast(device, dtype=torch.bfloat16):
+                pred = self.regressor.run(batch)
+            pred = dataclasses.replace(
+                pred, **{f.name: getattr(pred, f.name).float() for f in dataclasses.fields(pred)}
+            )
+        else:
+            pred = self.regressor.run(batch)
+        return self.criterion(pred, batch, body, silhouette=silhouette, full_body=full_body)
 
 
 class LRSchedule:
@@ -265,12 +296,55 @@ class LRSchedule:
 def build_optimizer(cfg: OptimConfig, params: Iterable[nn.Parameter]) -> torch.optim.Optimizer:
     """Adam or AdamW over ``params``."""
     cls = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[cfg.name]
-    return cls(params, lr=cfg.lr, betas=tuple(cfg.betas), weight_decay=cfg.weight_decay)
+    return cls(
+        params, lr=cfg.lr, betas=tuple(cfg.betas), weight_decay=cfg.weight_decay,
+        fused=True if cfg.fused else None,
+    )  # fmt: skip
 
 
 def build_scheduler(cfg: OptimConfig, optimizer: torch.optim.Optimizer) -> Any:
     """``LambdaLR`` over ``LRSchedule``; stepped once per training step."""
     return torch.optim.lr_scheduler.LambdaLR(optimizer, LRSchedule(cfg))
+
+
+def build_train_body(cfg: TrainConfig, body: BodyModel) -> BodyModel:
+    """The body the losses pose: ``body`` itself, or its sparse version (``loss.sparse_vertices``).
+
+    Args:
+        cfg: training config.
+        body: the full training body (``build_body_model``), on its device.
+    """
+    n = cfg.loss.sparse_vertices
+    if n <= 0:
+        return body
+    from lasor.body.sparse import SparseAnnyBody
+
+    if body.name != "anny":
+        raise ValueError("loss.sparse_vertices needs the Anny body model")
+    return SparseAnnyBody(body.topology, n).to(body.faces.device)
+
+
+class SilhouetteSchedule:
+    """Which steps compute the silhouette term, and with which body (``loss.silhouette_every``).
+
+    Args:
+        cfg: training config.
+        criterion: the loss module (``"silhouette" in criterion.terms`` if it is on at all).
+        body: the full training body.
+        train_body: ``build_train_body``'s body.
+    """
+
+    def __init__(
+        self, cfg: TrainConfig, criterion: Criterion, body: BodyModel, train_body: BodyModel
+    ) -> None:
+        self.every = int(cfg.loss.silhouette_every)
+        self.on = "silhouette" in criterion.terms
+        self.full_body = body if train_body is not body else None
+
+    def __call__(self, step: int) -> dict[str, Any]:
+        """Keyword arguments of ``TrainNet`` for 0-based step ``step``."""
+        now = self.on and step % self.every == 0
+        return {"silhouette": now, "full_body": self.full_body if now else None}
 
 
 def build_criterion(cfg: TrainConfig, renderer: Callable | None = None) -> Criterion:
@@ -474,10 +548,11 @@ def _train(
     # identical initialisation on every rank (DDP also broadcasts rank 0's weights)
     torch.manual_seed(run.seed)
     body = build_body_model(cfg.model).to(device)
+    train_body = build_train_body(cfg, body)
     meta = model_meta(cfg.model, body)
     regressor = build_regressor(cfg.model, body).to(device)
     criterion = build_criterion(cfg, renderer).to(device)
-    net = TrainNet(regressor, criterion)
+    net = TrainNet(regressor, criterion, run.precision)
     optimizer = build_optimizer(cfg.optim, net.parameters())
     scheduler = build_scheduler(cfg.optim, optimizer)
     step = 0
@@ -512,12 +587,13 @@ def _train(
         torch.manual_seed(_seed(run.seed, info.rank))
         np.random.seed(_seed(run.seed, info.rank) % 2**32)
     ddp = D.wrap_ddp(net, info, broadcast_buffers=cfg.model.norm == "batch")
+    silhouette_now = SilhouetteSchedule(cfg, criterion, body, train_body)
 
     end_step = cfg.optim.steps
     if run.stop_after_steps > 0:
         end_step = min(end_step, step + run.stop_after_steps)
     loader = DataLoader(
-        make_dataset(cfg, "train", info.rank, body),
+        make_dataset(cfg, "train", info.rank, body, getattr(train_body, "vertex_index", None)),
         batch_size=None,
         sampler=range(step, end_step),
         num_workers=cfg.data.num_workers,
@@ -573,7 +649,7 @@ def _train(
         while step < end_step:
             batch = _to_device(next(data_iter), device)
             lr = optimizer.param_groups[0]["lr"]
-            total, terms = ddp(batch, body)
+            total, terms = ddp(batch, train_body, **silhouette_now(step))
             optimizer.zero_grad(set_to_none=True)
             total.backward()
             if cfg.optim.grad_clip > 0:
@@ -588,7 +664,7 @@ def _train(
                 speed = n_window / max(now - t_window, 1e-9)
                 t_window, n_window = now, 0
                 row = {"step": step, "lr": lr, "loss": float(total.detach())}
-                row.update({k: float(v.detach()) for k, v in terms.items()})
+                row.update({k: float(v.detach()) for k, v in terms.items()})  # (skipped: blank)
                 if criterion.weighting == "uncertainty":
                     row.update({f"w_{k}": v for k, v in criterion.effective_weights().items()})
                 row.update(samples_per_s=speed, elapsed_s=time.monotonic() - t_start)

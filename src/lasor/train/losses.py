@@ -13,6 +13,7 @@ weak-perspective camera, rendered by the differentiable soft rasteriser
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 import torch
@@ -348,18 +349,28 @@ class Criterion(nn.Module):
         body: BodyModel,
         pred_body: BodyOutput | None = None,
         target_body: BodyOutput | None = None,
+        *,
+        silhouette: bool = True,
+        full_body: BodyModel | None = None,
     ) -> dict[str, torch.Tensor]:
         """Unweighted loss terms (only the enabled ones).
 
         Args:
             pred: regressor output.
             batch: targets (``global_orient``, ``body_pose``, ``shape``, ``joints2d``,
-                ``joints2d_vis``, ``silhouette``).
-            body: the training body model.
+                ``joints2d_vis``, ``silhouette``; ``target_vertices`` etc. when the data engine
+                posed the target: at ``body.vertex_index`` for a sparse body).
+            body: the training body model (a ``lasor.body.sparse.SparseAnnyBody`` or a full
+                one).
             pred_body, target_body: body-model outputs if already computed.
+            silhouette: compute the silhouette term this time (if enabled at all).
+            full_body: with a sparse ``body``, pose the prediction with this full-mesh body
+                instead (for the renderer); the vertex term then reads it at
+                ``body.vertex_index``.
         """
         if pred_body is None:
-            pred_body = body(pred.global_orient, pred.body_pose, pred.shape)
+            pose_body = body if full_body is None else full_body
+            pred_body = pose_body(pred.global_orient, pred.body_pose, pred.shape)
         if target_body is None and "target_vertices" in batch:
             target_body = targets_from_batch(batch, pred_body.faces)
         if target_body is None:
@@ -369,7 +380,16 @@ class Criterion(nn.Module):
         out: dict[str, torch.Tensor] = {}
         for name in self.terms:
             if name == "vertices":
-                out[name] = vertices_loss(pred_body, target_body, kind)
+                p = pred_body
+                if p.vertices.shape[1] != target_body.vertices.shape[1]:
+                    index = getattr(body, "vertex_index", None)
+                    if index is None:
+                        raise ValueError(
+                            f"{p.vertices.shape[1]} predicted vs {target_body.vertices.shape[1]} "
+                            "target vertices and no sparse body to match them"
+                        )
+                    p = dataclasses.replace(p, vertices=p.vertices[:, index])
+                out[name] = vertices_loss(p, target_body, kind)
             elif name == "joints3d":
                 out[name] = joints3d_loss(pred_body, target_body, kind)
             elif name == "joints2d" and self.perspective_2d:
@@ -390,7 +410,9 @@ class Criterion(nn.Module):
                 out[name] = shape_loss(pred.shape, batch["shape"])
             elif name == "cam":
                 out[name] = cam_loss(pred.cam, self.cam_scale_prior)
-            elif name == "silhouette":
+            elif name == "silhouette" and silhouette:
+                if pred_body.faces.numel() == 0:
+                    raise ValueError("the silhouette term needs a full mesh: pass full_body")
                 out[name] = silhouette_loss(
                     pred_body.vertices, pred_body.faces, pred.cam, batch["silhouette"],
                     self.silhouette_sigma, self.silhouette_iou_weight, self.renderer,
@@ -400,7 +422,11 @@ class Criterion(nn.Module):
     def combine(self, terms: dict[str, torch.Tensor]) -> torch.Tensor:
         """Weighted total of ``compute_terms``' output."""
         total = next(iter(terms.values())).new_zeros(())
+        if self.weighting == "uncertainty":  # every weight in the graph, even of a skipped term
+            total = total + 0.0 * self.log_vars.sum()
         for i, name in enumerate(self.terms):
+            if name not in terms:
+                continue
             if self.weighting == "uncertainty":
                 lv = self.log_vars[i]
                 total = total + torch.exp(-lv) * terms[name] + lv
@@ -416,10 +442,19 @@ class Criterion(nn.Module):
         return dict(self.weights)
 
     def forward(
-        self, pred: RegressorOutput, batch: dict[str, torch.Tensor], body: BodyModel
+        self,
+        pred: RegressorOutput,
+        batch: dict[str, torch.Tensor],
+        body: BodyModel,
+        *,
+        silhouette: bool = True,
+        full_body: BodyModel | None = None,
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """Returns ``(total, terms)`` with ``terms`` the unweighted terms (graph attached)."""
+        """Returns ``(total, terms)`` with ``terms`` the unweighted terms (graph attached).
+
+        ``silhouette`` and ``full_body``: see ``compute_terms``.
+        """
         if not self.terms:
             raise ValueError("All loss terms are switched off")
-        terms = self.compute_terms(pred, batch, body)
+        terms = self.compute_terms(pred, batch, body, silhouette=silhouette, full_body=full_body)
         return self.combine(terms), terms
