@@ -1,0 +1,243 @@
+"""Every person in a photo with BlazePose's own two models, through LiteRT (no mediapipe import).
+
+The legacy MediaPipe Pose graph (``pose_landmark_cpu``) runs the person detector, keeps its
+best detection, turns it into a rotated square region and runs the landmark model there. This
+front end does each step in lasor's own code and keeps *every* detection:
+
+1. `lasor.frontend.detector.PersonDetector`: all BlazePose detections of the photo;
+2. `lasor.frontend.roi.roi_from_points`: each detection's region (hip centre, scale point);
+3. `lasor.frontend.landmarker.PoseLandmarker`: one landmark pass per region (one interpreter,
+   one input size: nothing is re-initialised), landmarks, visibility, presence, world
+   landmarks, mask and the pose flag, all mapped back into the photo;
+4. regions whose pose flag is below ``min_pose_score`` (MediaPipe's ``min_tracking_confidence``,
+   0.5) are dropped: that is how false detections go;
+5. `lasor.frontend.people.select_people`: duplicates, prominence order, separate masks.
+
+``frontend(image)`` is MediaPipe's single-person answer (the best detection only, as the legacy
+solution); ``frontend(image, bbox=box)`` looks for the person inside a box;
+``frontend.people(image)`` finds everyone. The parity with MediaPipe's legacy solution is
+measured by ``benchmarks/blazepose_parity.py``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from lasor.frontend.landmarker import LandmarkResult
+from lasor.frontend.roi import Roi, roi_from_points
+from lasor.frontend.types import PersonObservation, bbox_from_observation
+
+__all__ = ["BlazePose", "observation_from_landmarks"]
+
+log = logging.getLogger(__name__)
+
+#: For each COCO-17 keypoint, the index of the BlazePose landmark (of 33).
+BLAZEPOSE_TO_COCO17: list[int] = [0, 2, 5, 7, 8, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28]
+SURE = 0.5
+
+
+def observation_from_landmarks(
+    result: LandmarkResult,
+    image_hw: tuple[int, int],
+    *,
+    mask_threshold: float = 0.5,
+    bbox: np.ndarray | None = None,
+    source: str = "blazepose",
+) -> PersonObservation:
+    """A landmark pass -> `PersonObservation` (COCO-17 keypoints, mask, box, world landmarks).
+
+    Keypoints and confidence are the BlazePose landmarks and visibilities of the COCO-17 joints
+    (as `lasor.frontend.mediapipe_pose` does with MediaPipe's answer). The box is ``bbox`` when
+    given, else the tight box of the mask and the keypoints of visibility >= 0.5 (all keypoints
+    when none is), clipped to the photo.
+    """
+    h, w = image_hw
+    keypoints = result.landmarks[BLAZEPOSE_TO_COCO17, :2]
+    confidence = result.visibility[BLAZEPOSE_TO_COCO17]
+    mask = result.full_mask(image_hw, mask_threshold) if result.mask is not None else None
+    if bbox is None:
+        sure = np.where(confidence >= SURE, confidence, 0.0)
+        bbox = bbox_from_observation(keypoints, sure, mask)
+        if bbox is None:
+            bbox = bbox_from_observation(keypoints, np.ones_like(confidence))
+        bbox = np.clip(bbox, -0.5, [w - 0.5, h - 0.5, w - 0.5, h - 0.5])
+    return PersonObservation(
+        keypoints=keypoints,
+        confidence=confidence,
+        bbox=bbox,
+        mask=mask,
+        source=source,
+        world_landmarks=result.world_landmarks,
+        landmark_visibility=result.visibility,
+        landmark_presence=result.presence,
+    )
+
+
+class BlazePose:
+    """BlazePose detector + landmark model through LiteRT, as a lasor front end.
+
+    Args:
+        detector: a `lasor.frontend.detector.PersonDetector` (default: a new one).
+        landmarker: a `lasor.frontend.landmarker.PoseLandmarker` (default: a new one).
+        min_pose_score: a region's landmarks are kept when the pose flag reaches this
+            (MediaPipe's ``min_tracking_confidence``, 0.5).
+        mask_threshold: segmentation probability above which a pixel is "person".
+        max_windows: at most this many detections get a landmark pass (best score first).
+        min_size: see `lasor.frontend.people.select_people`.
+        bbox_padding: padding around a given box (fraction of its longer side, per side) of
+            the window the detector searches for the boxed person.
+    """
+
+    def __init__(
+        self,
+        detector: Any | None = None,
+        landmarker: Any | None = None,
+        *,
+        min_pose_score: float = 0.5,
+        mask_threshold: float = 0.5,
+        max_windows: int = 12,
+        min_size: float = 32.0,
+        bbox_padding: float = 0.2,
+    ) -> None:
+        if detector is None:
+            from lasor.frontend.detector import PersonDetector
+
+            detector = PersonDetector()
+        if landmarker is None:
+            from lasor.frontend.landmarker import PoseLandmarker
+
+            landmarker = PoseLandmarker()
+        self.detector = detector
+        self.landmarker = landmarker
+        self.min_pose_score = float(min_pose_score)
+        self.mask_threshold = float(mask_threshold)
+        self.max_windows = int(max_windows)
+        self.min_size = float(min_size)
+        self.bbox_padding = float(bbox_padding)
+        self.last_detections: list = []
+        self.last_detector_s = 0.0  # seconds in the detector during the last call
+        self.last_landmark_s = 0.0  # seconds in the landmark passes during the last call
+
+    # ------------------------------------------------------------------------------------------
+    def landmarks(self, image: np.ndarray, roi: Roi) -> LandmarkResult | None:
+        """The landmark pass on ``roi``; None when the pose flag is below ``min_pose_score``."""
+        t = time.perf_counter()
+        result = self.landmarker(image, roi)
+        self.last_landmark_s += time.perf_counter() - t
+        return result if result.score >= self.min_pose_score else None
+
+    def _detect(self, image: np.ndarray) -> list:
+        t = time.perf_counter()
+        dets = self.detector(image)
+        self.last_detector_s += time.perf_counter() - t
+        self.last_detections += dets
+        return dets
+
+    def _reset(self) -> None:
+        self.last_detections = []
+        self.last_detector_s = 0.0
+        self.last_landmark_s = 0.0
+
+    def detect(self, image: np.ndarray, bbox: Any | None = None) -> LandmarkResult | None:
+        """MediaPipe's single-person answer: the best detection's landmark pass.
+
+        Args:
+            image: (H, W, 3) uint8 RGB.
+            bbox: optional (4,) x0, y0, x1, y1: the person is looked for in a window padded by
+                ``bbox_padding`` around it (the best detection there; if none, a region
+                centred on the box, of side 1.25 x its longer side).
+        """
+        img = _check_image(image)
+        self._reset()
+        if bbox is None:
+            dets = self._detect(img)
+            if not dets:
+                return None
+            d = dets[0]
+            return self.landmarks(img, roi_from_points(d.keypoints[0], d.keypoints[1]))
+        box = np.asarray(bbox, np.float64).reshape(4)
+        if not (np.all(np.isfinite(box)) and box[2] > box[0] and box[3] > box[1]):
+            raise ValueError(f"bbox must be finite x0, y0, x1, y1 with x1 > x0, y1 > y0: {box}")
+        side = max(box[2] - box[0], box[3] - box[1])
+        pad = self.bbox_padding * side
+        x0, y0 = (int(math.floor(v - pad)) for v in box[:2])
+        x1, y1 = (int(math.ceil(v + pad)) for v in box[2:])
+        window = _crop_black(img, (x0, y0, x1, y1))
+        centre = (box[:2] + box[2:]) / 2
+        roi = Roi(centre, 1.25 * side, 0.0)
+        dets = self._detect(window)
+        best = None
+        for d in dets:  # the best detection whose hip centre lies in the box
+            kp = d.keypoints + np.array([x0, y0])
+            if box[0] <= kp[0, 0] <= box[2] and box[1] <= kp[0, 1] <= box[3]:
+                best = kp
+                break
+        if best is not None:
+            roi = roi_from_points(best[0], best[1])
+        return self.landmarks(img, roi)
+
+    def __call__(self, image: np.ndarray, bbox: Any | None = None) -> PersonObservation | None:
+        """`detect` as a `PersonObservation` (or None); with ``bbox``, the box is kept."""
+        result = self.detect(image, bbox)
+        if result is None:
+            return None
+        return observation_from_landmarks(
+            result,
+            image.shape[:2],
+            mask_threshold=self.mask_threshold,
+            bbox=None if bbox is None else np.asarray(bbox, np.float32).reshape(4),
+        )
+
+    def people(
+        self, image: np.ndarray, *, max_people: int | None = None, person: str = "all"
+    ) -> list[PersonObservation]:
+        """Everyone in an (H, W, 3) uint8 RGB photo, most prominent first.
+
+        One landmark pass per detection (at most ``max_windows``); passes whose pose flag is
+        below ``min_pose_score`` are dropped; then `lasor.frontend.people.select_people`.
+        """
+        from lasor.frontend.people import select_people
+
+        img = _check_image(image)
+        self._reset()
+        hw = img.shape[:2]
+        found: list[PersonObservation] = []
+        for d in self._detect(img)[: self.max_windows]:
+            result = self.landmarks(img, roi_from_points(d.keypoints[0], d.keypoints[1]))
+            if result is None:
+                continue
+            obs = observation_from_landmarks(result, hw, mask_threshold=self.mask_threshold)
+            found.append(replace(obs, source="blazepose"))
+        return select_people(
+            found, hw, max_people=max_people, person=person, min_size=self.min_size
+        )
+
+    def close(self) -> None:
+        """Nothing to release (LiteRT frees its interpreters with the objects)."""
+
+
+def _check_image(image: np.ndarray) -> np.ndarray:
+    img = np.asarray(image)
+    if img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.uint8:
+        raise ValueError(
+            f"image must be an (H, W, 3) uint8 RGB array (see lasor.frontend.load_image), "
+            f"got {img.dtype} {img.shape}"
+        )
+    return img
+
+
+def _crop_black(image: np.ndarray, window: tuple[int, int, int, int]) -> np.ndarray:
+    """The window's pixels, black where it leaves the photo."""
+    h, w = image.shape[:2]
+    x0, y0, x1, y1 = window
+    out = np.zeros((y1 - y0, x1 - x0, 3), np.uint8)
+    sx0, sy0, sx1, sy1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
+    if sx1 > sx0 and sy1 > sy0:
+        out[sy0 - y0 : sy1 - y0, sx0 - x0 : sx1 - x0] = image[sy0:sy1, sx0:sx1]
+    return out
