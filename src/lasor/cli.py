@@ -296,6 +296,11 @@ def _add_optional_commands(sub) -> None:
     p.add_argument(
         "--max-people", type=int, default=None, metavar="N", help="at most N people per photo"
     )
+    p.add_argument(
+        "--frontend", default="litert", choices=["litert", "mediapipe"],
+        help="photo front end: litert = BlazePose's two models run by lasor through LiteRT "
+        "(default); mediapipe = MediaPipe's legacy Pose solution in each detector window (older)",
+    )  # fmt: skip
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--device", default="cpu")
     p.add_argument("--no-render", action="store_true", help="skip the PNG pictures / MP4s")
@@ -431,7 +436,7 @@ def cmd_predict(args) -> int:
         args.checkpoint, keypoints=args.keypoints, masks=args.masks, boxes=boxes,
         batch_size=args.batch_size, render=not args.no_render, device=args.device,
         refine=_refine_options(args), export=_export_formats(args), fit=_fit_options(args),
-        person=args.person, max_people=args.max_people,
+        person=args.person, max_people=args.max_people, frontend=args.frontend,
     )  # fmt: skip
     rc = 0
     with est:

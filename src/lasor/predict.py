@@ -69,6 +69,9 @@ class PredictOptions:
         person: without keypoints or boxes: "all" = every person found (person 0 = the most
             prominent, see `lasor.frontend.people`), "largest" = only the most prominent.
         max_people: at most this many people per photo (None = all).
+        frontend: "litert" = BlazePose's detector and landmark models run by lasor through
+            LiteRT (`lasor.frontend.blazepose`, default); "mediapipe" = the detector's windows
+            fed to MediaPipe's legacy Pose solution (`lasor.frontend.people`, the older path).
     """
 
     model_path: Path | None = None
@@ -86,6 +89,7 @@ class PredictOptions:
     # --- multi-person front end (issue 17) ---
     person: str = "all"
     max_people: int | None = None
+    frontend: str = "litert"
 
 
 def shipped_model_path() -> Path:
@@ -582,9 +586,15 @@ def write_person(
 
 
 def make_detector(opts: PredictOptions):
-    """The MediaPipe front end, or None when user keypoints replace it."""
+    """The photo front end (``opts.frontend``), or None when user keypoints replace it."""
     if opts.keypoints is not None:
         return None
+    if opts.frontend not in ("litert", "mediapipe"):
+        raise ValueError(f"frontend must be 'litert' or 'mediapipe', got {opts.frontend!r}")
+    if opts.frontend == "litert":
+        from lasor.frontend.blazepose import BlazePose
+
+        return BlazePose()
     from lasor.frontend.mediapipe_pose import MediaPipePose
 
     detector = MediaPipePose()

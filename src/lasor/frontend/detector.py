@@ -179,18 +179,6 @@ def weighted_nms(
     return out
 
 
-def _axis_samples(n: int, scale: float, offset: float, limit: int) -> tuple[np.ndarray, ...]:
-    """OpenCV's bilinear taps along one axis: output ``j`` samples ``scale * j + offset``, the
-    coordinate rounded to 1/32 pixel (``INTER_BITS`` 5). Returns the two source indices
-    (clipped), whether each is inside [0, limit), and the weight of the second."""
-    q = np.rint((scale * np.arange(n) + offset) * 32).astype(np.int64)
-    i0 = q >> 5
-    frac = ((q & 31) / 32.0).astype(np.float32)
-    idx = np.stack([i0, i0 + 1])
-    inside = (idx >= 0) & (idx < limit)
-    return np.clip(idx, 0, limit - 1), inside, frac
-
-
 def letterbox(image: np.ndarray, size: int = INPUT_SIZE) -> tuple[np.ndarray, float, float, float]:
     """The photo in a ``size`` square, aspect kept, centred, black border, values in [-1, 1].
 
@@ -207,21 +195,14 @@ def letterbox(image: np.ndarray, size: int = INPUT_SIZE) -> tuple[np.ndarray, fl
         (size, size, 3) float32 in [-1, 1]; scale (input px per photo px); pad_x, pad_y (input
         px of border left and above the photo).
     """
+    from lasor.frontend.roi import Roi, crop
+
     h, w = image.shape[:2]
     side = float(max(h, w))
     a = side / size
-    xs, x_in, fx = _axis_samples(size, a, (w - side) / 2, w)
-    ys, y_in, fy = _axis_samples(size, a, (h - side) / 2, h)
-    taps = []
-    for r in range(2):
-        for c in range(2):
-            v = image[ys[r][:, None], xs[c][None, :]].astype(np.float32)
-            v *= (y_in[r][:, None] & x_in[c][None, :])[..., None]
-            taps.append(v)
-    fx3, fy3 = fx[None, :, None], fy[:, None, None]
-    top = taps[0] + (taps[1] - taps[0]) * fx3
-    bottom = taps[2] + (taps[3] - taps[2]) * fx3
-    value = np.rint(top + (bottom - top) * fy3)
+    # crop() samples output pixel j at centre + side * ((j + 0.5) / size - 0.5)
+    roi = Roi([w / 2 - a / 2, h / 2 - a / 2], side, 0.0)
+    value = crop(image, roi, size, border="zero")
     px, py = (side - w) / 2 / a, (side - h) / 2 / a
     return value / 127.5 - 1.0, 1.0 / a, float(px), float(py)
 

@@ -123,7 +123,8 @@ class LandmarkResult:
         auxiliary: (2, 2) float32 photo pixels of landmarks 33, 34 (hip centre, scale point).
         score: the pose flag in [0, 1] (MediaPipe keeps the result when >= 0.5).
         roi: the region that was cropped.
-        mask: (h, w) float32 person probability over ``mask_window`` of the photo, or None.
+        mask: (h, w) float32 person probability over ``mask_window`` of the photo (the window
+            around where it exceeds 0.01; 0 elsewhere is implied), or None.
         mask_window: (x0, y0, x1, y1) integer photo window of ``mask``, or None.
     """
 
@@ -148,6 +149,23 @@ class LandmarkResult:
             x0, y0, x1, y1 = self.mask_window
             out[y0:y1, x0:x1] = self.mask > threshold
         return out
+
+
+def _support(prob: np.ndarray, floor: float = 0.01) -> tuple[float, float, float, float] | None:
+    """Crop coordinates u0, v0, u1, v1 of the cells above ``floor``, one cell wider each side
+    (outside it the bilinear warp only mixes values below ``floor``: below any mask threshold
+    a caller would use); the whole crop when nothing is above it."""
+    n = prob.shape[0]
+    rows = np.flatnonzero((prob > floor).any(axis=1))
+    cols = np.flatnonzero((prob > floor).any(axis=0))
+    if not len(rows):
+        return None
+    return (
+        max(cols[0] - 1, 0) / n,
+        max(rows[0] - 1, 0) / n,
+        min(cols[-1] + 2, n) / n,
+        min(rows[-1] + 2, n) / n,
+    )
 
 
 def landmark_model_path() -> str:
@@ -205,10 +223,8 @@ class PoseLandmarker:
 
     def __call__(self, image: np.ndarray, roi: Roi) -> LandmarkResult:
         """The landmark pass on ``roi`` of an (H, W, 3) uint8 RGB photo."""
-        patch = crop(image, mediapipe_grid(roi, INPUT_SIZE), INPUT_SIZE).astype(np.float32)
-        # Pillow truncates its bilinear samples to integers: +0.5 centres the error
-        x = np.minimum((patch + 0.5) / 255.0, 1.0)
-        out = self.run_crop(x)
+        patch = crop(image, mediapipe_grid(roi, INPUT_SIZE), INPUT_SIZE)
+        out = self.run_crop(patch * (1.0 / 255.0))
         lm, vis, pres = decode_landmarks(out["landmarks"], out["heatmap"] if self.refine else None)
         xy = roi.to_image(lm[:, :2])
         z = lm[:, 2] * roi.size
@@ -217,7 +233,7 @@ class PoseLandmarker:
         if self.segmentation:
             # warped back through the region the crop sampled (MediaPipe's inverse matrix)
             prob = _sigmoid(out["mask"]).astype(np.float32)
-            back = unwarp(prob, mediapipe_grid(roi, INPUT_SIZE), image.shape[:2])
+            back = unwarp(prob, mediapipe_grid(roi, INPUT_SIZE), image.shape[:2], _support(prob))
             if back is not None:
                 mask, window = back
         return LandmarkResult(

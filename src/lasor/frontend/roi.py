@@ -91,11 +91,17 @@ class Roi:
         bottom-left (of the crop)."""
         return self.to_image(np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]]))
 
-    def bounds(self, image_hw: tuple[int, int]) -> tuple[int, int, int, int] | None:
-        """Integer pixel window x0, y0, x1, y1 (exclusive ends) of the region inside the photo,
-        or None when the region misses it."""
+    def bounds(
+        self, image_hw: tuple[int, int], part: tuple[float, float, float, float] | None = None
+    ) -> tuple[int, int, int, int] | None:
+        """Integer pixel window x0, y0, x1, y1 (exclusive ends) of the region (or of its part
+        u0, v0, u1, v1 in crop coordinates) inside the photo, or None when it misses it."""
         h, w = image_hw
-        c = self.corners()
+        if part is None:
+            c = self.corners()
+        else:
+            u0, v0, u1, v1 = part
+            c = self.to_image(np.array([[u0, v0], [u1, v0], [u1, v1], [u0, v1]], np.float64))
         x0 = max(int(math.floor(c[:, 0].min())), 0)
         y0 = max(int(math.floor(c[:, 1].min())), 0)
         x1 = min(int(math.ceil(c[:, 0].max())) + 1, w)
@@ -136,14 +142,6 @@ def roi_from_points(
     return Roi(start, 2.0 * scale * float(np.hypot(*d)), rotation)
 
 
-def _affine_to_crop(roi: Roi, size: int, origin: tuple[int, int]) -> tuple[float, ...]:
-    """Pillow's AFFINE data: crop edge coordinates -> edge coordinates of a sub-image whose
-    top-left pixel is photo pixel ``origin`` (x, y)."""
-    a = roi.rotation_matrix * (roi.size / size)
-    t = roi.centre + 0.5 - np.asarray(origin, np.float64) - a @ np.array([size, size]) / 2
-    return (a[0, 0], a[0, 1], t[0], a[1, 0], a[1, 1], t[1])
-
-
 def mediapipe_grid(roi: Roi, size: int = 256) -> Roi:
     """The region whose pixel-centre grid is the one MediaPipe's OpenCV crop samples.
 
@@ -157,56 +155,69 @@ def mediapipe_grid(roi: Roi, size: int = 256) -> Roi:
     return Roi(roi.centre + shift, roi.size, roi.rotation)
 
 
-def crop(image: np.ndarray, roi: Roi, size: int = 256) -> np.ndarray:
-    """The region resampled to a ``size`` square (bilinear, border replicated).
+def crop(image: np.ndarray, roi: Roi, size: int = 256, border: str = "replicate") -> np.ndarray:
+    """The region resampled to a ``size`` square: bilinear, no anti-aliasing.
+
+    As OpenCV's warp in MediaPipe's CPU ``ImageToTensorCalculator``: each sample coordinate is
+    rounded to 1/32 pixel (``INTER_BITS`` 5), the value to an integer. Four numpy gathers: the
+    cost depends on ``size``, not on the region's size.
 
     Args:
-        image: (H, W, 3) uint8 RGB photo.
+        image: (H, W, C) uint8 photo.
         roi: the region.
         size: output side (the landmark model's 256).
+        border: "replicate" (the landmark crop's default border) or "zero" (black: the
+            detector's ``BORDER_ZERO``).
 
     Returns:
-        (size, size, 3) uint8; pixel (i, j) samples the photo at
-        ``roi.to_image(((j + 0.5) / size, (i + 0.5) / size))`` (Pillow's samples, truncated to
-        integers).
+        (size, size, C) float32 of integer values; pixel (i, j) samples the photo at
+        ``roi.to_image(((j + 0.5) / size, (i + 0.5) / size))``.
     """
-    from PIL import Image
-
+    if border not in ("replicate", "zero"):
+        raise ValueError(f"border must be 'replicate' or 'zero', got {border!r}")
     h, w = image.shape[:2]
-    c = roi.corners()
-    # the bounding window of the region, indices clamped to the photo: the border replicates
-    x0 = int(math.floor(c[:, 0].min())) - 1
-    y0 = int(math.floor(c[:, 1].min())) - 1
-    x1 = int(math.ceil(c[:, 0].max())) + 2
-    y1 = int(math.ceil(c[:, 1].max())) + 2
-    xs = np.clip(np.arange(x0, x1), 0, w - 1)
-    ys = np.clip(np.arange(y0, y1), 0, h - 1)
-    if x0 >= 0 and y0 >= 0 and x1 <= w and y1 <= h:
-        sub = image[y0:y1, x0:x1]
-    else:
-        sub = image[ys[:, None], xs[None, :]]
-    pil = Image.fromarray(np.ascontiguousarray(sub))
-    out = pil.transform(
-        (size, size),
-        Image.Transform.AFFINE,
-        _affine_to_crop(roi, size, (x0, y0)),
-        resample=Image.Resampling.BILINEAR,
-    )
-    return np.asarray(out)
+    a = (roi.rotation_matrix * (roi.size / size)).astype(np.float32)
+    t = roi.to_image(np.full(2, 0.5 / size))  # where output pixel (0, 0) samples
+    j = np.arange(size, dtype=np.float32)
+    xs = a[0, 0] * j[None, :] + a[0, 1] * j[:, None] + np.float32(t[0])
+    ys = a[1, 0] * j[None, :] + a[1, 1] * j[:, None] + np.float32(t[1])
+    qx = np.rint(xs * 32).astype(np.int32)
+    qy = np.rint(ys * 32).astype(np.int32)
+    x0, y0 = qx >> 5, qy >> 5
+    fx = ((qx & 31).astype(np.float32) * np.float32(1 / 32))[..., None]
+    fy = ((qy & 31).astype(np.float32) * np.float32(1 / 32))[..., None]
+    cols = [np.clip(x0, 0, w - 1), np.clip(x0 + 1, 0, w - 1)]
+    rows = [np.clip(y0, 0, h - 1) * w, np.clip(y0 + 1, 0, h - 1) * w]
+    idx = np.stack([rows[0] + cols[0], rows[0] + cols[1], rows[1] + cols[0], rows[1] + cols[1]])
+    taps = np.take(image.reshape(h * w, -1), idx, axis=0).astype(np.float32)
+    if border == "zero":
+        inx = [(x0 >= 0) & (x0 < w), (x0 >= -1) & (x0 < w - 1)]
+        iny = [(y0 >= 0) & (y0 < h), (y0 >= -1) & (y0 < h - 1)]
+        ok = np.stack([iny[0] & inx[0], iny[0] & inx[1], iny[1] & inx[0], iny[1] & inx[1]])
+        taps *= ok[..., None]
+    top = taps[0] + (taps[1] - taps[0]) * fx
+    bottom = taps[2] + (taps[3] - taps[2]) * fx
+    return np.rint(top + (bottom - top) * fy)
 
 
 def unwarp(
-    crop_values: np.ndarray, roi: Roi, image_hw: tuple[int, int]
+    crop_values: np.ndarray,
+    roi: Roi,
+    image_hw: tuple[int, int],
+    support: tuple[float, float, float, float] | None = None,
 ) -> tuple[np.ndarray, tuple[int, int, int, int]] | None:
     """A crop-sized float map (e.g. the mask probability) warped back into the photo.
 
-    Bilinear, zero outside the region; only the region's bounding window is computed.
+    Bilinear, zero outside the region; only the bounding window of the region (or of its part
+    ``support``) is computed.
 
     Args:
         crop_values: (N, N) float32, crop pixel (i, j) at crop coordinates
             ((j + 0.5) / N, (i + 0.5) / N).
         roi: the region the crop was taken from.
         image_hw: (H, W) of the photo.
+        support: optional u0, v0, u1, v1 crop coordinates outside which the caller does not
+            need the values (e.g. where the mask probability is low): the window shrinks to it.
 
     Returns:
         (values (y1 - y0, x1 - x0) float32, window (x0, y0, x1, y1)), or None when the region
@@ -214,7 +225,7 @@ def unwarp(
     """
     from PIL import Image
 
-    window = roi.bounds(image_hw)
+    window = roi.bounds(image_hw, support)
     if window is None:
         return None
     x0, y0, x1, y1 = window
