@@ -60,8 +60,10 @@ def main() -> None:
     if args.limit:
         photos = photos[: args.limit]
     mpp = MediaPipePose()
-    ours = BlazePose(
-        PersonDetector(num_threads=args.threads), PoseLandmarker(num_threads=args.threads)
+    ours = BlazePose(  # no low-threshold retry: MediaPipe's first attempt is the reference
+        PersonDetector(num_threads=args.threads),
+        PoseLandmarker(num_threads=args.threads),
+        retry_score=None,
     )
     rows = []
     for photo in photos:

@@ -7,7 +7,9 @@ running towards the camera on the right half, must be person 0).
 Front ends (no ground truth goes in):
 
 * ``single``: MediaPipe Pose on the whole photo (lasor's front end before issue 17): one person;
-* ``multi``: `lasor.frontend.people.MultiPersonFrontend` (BlazePose detector windows ->
+* ``multi``: ``--frontend litert`` (default): `lasor.frontend.blazepose.BlazePose` (detector ->
+  a landmark pass per detection through LiteRT -> pose flag -> the same ordering);
+  ``--frontend mediapipe``: `lasor.frontend.people.MultiPersonFrontend` (detector windows ->
   MediaPipe per window -> prominence order, duplicates, mask separation).
 
 A predicted person matches a labelled one when their boxes overlap by IoU >= 0.5 (greedy, best
@@ -73,6 +75,11 @@ def main() -> None:
     ap.add_argument("--tiles", type=int, default=1, help="detector tiles (1 = whole photo only)")
     ap.add_argument("--score", type=float, default=0.5, help="detector score threshold")
     ap.add_argument("--tag", default="", help="suffix of the result files")
+    ap.add_argument(
+        "--frontend", default="litert", choices=["litert", "mediapipe"],
+        help="multi: BlazePose through LiteRT (default) or detector windows -> MediaPipe",
+    )  # fmt: skip
+    ap.add_argument("--passes", type=int, default=None, help="detection rounds (default: each's)")
     args = ap.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
     import torch
@@ -98,7 +105,15 @@ def main() -> None:
     model, body, res, _ = load_predictor(shipped_model_path(), opts)
     pose = MediaPipePose()
     detector = PersonDetector(args.score, num_threads=args.threads, tiles=args.tiles)
-    multi = MultiPersonFrontend(pose, detector)
+    if args.frontend == "litert":
+        from lasor.frontend.blazepose import BlazePose
+        from lasor.frontend.landmarker import PoseLandmarker
+
+        multi = BlazePose(detector, PoseLandmarker(num_threads=args.threads))
+    else:
+        multi = MultiPersonFrontend(pose, detector)
+    if args.passes is not None:
+        multi.passes = args.passes
     rows, per_photo = [], []
     overlays: dict[str, tuple] = {}
     for photo in photos:
@@ -186,6 +201,7 @@ def main() -> None:
 
     out: dict = {
         "threads": args.threads, "tiles": args.tiles, "score": args.score,
+        "frontend": args.frontend,
         "passes": multi.passes, "summary": {}, "photos": per_photo, "people": rows,
     }  # fmt: skip
     for kind in ("single", "multi"):
@@ -241,7 +257,8 @@ def markdown(out: dict) -> str:
     s = out["summary"]
     lines = [
         f"# Multi-person front end (benchmarks/people.py; {out['threads']} threads, "
-        f"detector tiles {out['tiles']}, score >= {out['score']})",
+        f"multi = {out.get('frontend', 'mediapipe')}, detector tiles {out['tiles']}, "
+        f"score >= {out['score']}, passes {out['passes']})",
         "",
         "| front end | set | photos | labelled | recall (IoU>=0.5) | false bodies / photo | "
         "of which apart from every label (IoU<0.1) | PCK@0.1 (matched) | mesh IoU (matched) |",

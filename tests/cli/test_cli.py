@@ -228,6 +228,26 @@ def test_predict_example_with_mediapipe(tmp_path, tiny_model):
     assert (out / "aldrin_overlay.png").exists() and (out / "aldrin.obj").exists()
 
 
+@pytest.mark.skipif(not (SHARED / "real").exists(), reason="../shared/data/real not present")
+def test_predict_two_people_litert_default_and_mediapipe_flag(tmp_path, tiny_model):
+    """Default front end: BlazePose through LiteRT (no mediapipe needed); ``--frontend
+    mediapipe`` is the older path. The soccer photo has two players: two people each."""
+    if importlib.util.find_spec("ai_edge_litert") is None:
+        pytest.skip("LiteRT not installed")
+    photo = SHARED / "real" / "photos" / "commons_soccer_vacek.jpeg"
+    base = ["predict", str(photo), "--checkpoint", str(tiny_model), "--fast", "--no-render"]
+    assert main([*base, "-o", str(tmp_path / "lite")]) == 0
+    people = json.loads((tmp_path / "lite" / "summary.json").read_text())["images"][0]["people"]
+    assert len(people) >= 2 and all(p["frontend"] == "blazepose" for p in people)
+    z = load_npz(tmp_path / "lite" / "commons_soccer_vacek_p1.npz")
+    assert np.isfinite(z["vertices"]).all()
+    if importlib.util.find_spec("mediapipe") is None:
+        return
+    assert main([*base, "--frontend", "mediapipe", "-o", str(tmp_path / "mp")]) == 0
+    people = json.loads((tmp_path / "mp" / "summary.json").read_text())["images"][0]["people"]
+    assert people and all(p["frontend"].startswith("detector+mediapipe") for p in people)
+
+
 @pytest.mark.slow
 def test_eval_synthetic_tiny(tmp_path, tiny_model):
     out = tmp_path / "ev"

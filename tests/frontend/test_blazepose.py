@@ -236,3 +236,17 @@ def test_two_people_end_to_end():
     main = people[0]
     assert (main.bbox[0] + main.bbox[2]) / 2 > w / 2  # the tall player on the right
     assert main.bbox[3] - main.bbox[1] == max(p.bbox[3] - p.bbox[1] for p in people)
+
+
+@needs_litert
+def test_retry_finds_a_person_the_first_threshold_misses():
+    """The bundled example: the detector scores the astronaut below 0.5 on the bare photo; the
+    retry (threshold 0.1, photo padded by 20 %) finds him and the pose flag confirms him."""
+    from lasor.frontend.blazepose import BlazePose
+    from lasor.frontend.files import load_image
+
+    img = load_image(_REPO / "src" / "lasor" / "data" / "examples" / "aldrin.jpg")
+    assert BlazePose(retry_score=None).detect(img) is None
+    people = BlazePose().people(img)
+    assert len(people) == 1 and people[0].source == "blazepose:retry"
+    assert people[0].bbox[3] - people[0].bbox[1] > 0.5 * img.shape[0]

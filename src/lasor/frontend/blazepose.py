@@ -92,6 +92,14 @@ class BlazePose:
         min_size: see `lasor.frontend.people.select_people`.
         bbox_padding: padding around a given box (fraction of its longer side, per side) of
             the window the detector searches for the boxed person.
+        passes: detection rounds of `people`; from the second on, the people found so far are
+            greyed out (their separated masks) and the detector and landmark model run again
+            on that photo, for people they hid (stops early when a round adds nobody).
+        retry_score: when nobody is found, the detector runs once more at this threshold on
+            the photo padded by ``retry_padding`` of its longer side per side (black), as
+            `lasor.frontend.mediapipe_pose.MediaPipePose` retries (people touching the border,
+            crouching); the pose flag still decides. None = no retry.
+        retry_padding: see ``retry_score``.
     """
 
     def __init__(
@@ -104,6 +112,9 @@ class BlazePose:
         max_windows: int = 12,
         min_size: float = 32.0,
         bbox_padding: float = 0.2,
+        passes: int = 1,
+        retry_score: float | None = 0.1,
+        retry_padding: float = 0.2,
     ) -> None:
         if detector is None:
             from lasor.frontend.detector import PersonDetector
@@ -120,6 +131,9 @@ class BlazePose:
         self.max_windows = int(max_windows)
         self.min_size = float(min_size)
         self.bbox_padding = float(bbox_padding)
+        self.passes = int(passes)
+        self.retry_score = retry_score
+        self.retry_padding = float(retry_padding)
         self.last_detections: list = []
         self.last_detector_s = 0.0  # seconds in the detector during the last call
         self.last_landmark_s = 0.0  # seconds in the landmark passes during the last call
@@ -139,6 +153,31 @@ class BlazePose:
         self.last_detections += dets
         return dets
 
+    def _detect_retry(self, image: np.ndarray) -> list:
+        """The detector at ``retry_score`` on the photo padded with black (detections mapped
+        back to the photo's pixels); [] without a retry."""
+        if self.retry_score is None or not hasattr(self.detector, "score_threshold"):
+            return []
+        h, w = image.shape[:2]
+        pad = int(round(self.retry_padding * max(h, w)))
+        padded = _crop_black(image, (-pad, -pad, w + pad, h + pad))
+        keep = self.detector.score_threshold
+        self.detector.score_threshold = min(float(self.retry_score), keep)
+        try:
+            dets = self._detect(padded)
+        finally:
+            self.detector.score_threshold = keep
+        off = np.array([pad, pad], np.float32)
+        return [
+            replace(
+                d,
+                keypoints=d.keypoints - off,
+                face_box=d.face_box - np.tile(off, 2),
+                window=d.window - np.tile(off, 2),
+            )
+            for d in dets
+        ]
+
     def _reset(self) -> None:
         self.last_detections = []
         self.last_detector_s = 0.0
@@ -157,10 +196,14 @@ class BlazePose:
         self._reset()
         if bbox is None:
             dets = self._detect(img)
-            if not dets:
-                return None
-            d = dets[0]
-            return self.landmarks(img, roi_from_points(d.keypoints[0], d.keypoints[1]))
+            result = None
+            if dets:
+                d = dets[0]
+                result = self.landmarks(img, roi_from_points(d.keypoints[0], d.keypoints[1]))
+            if result is None:
+                for d in self._detect_retry(img)[:1]:
+                    result = self.landmarks(img, roi_from_points(d.keypoints[0], d.keypoints[1]))
+            return result
         box = np.asarray(bbox, np.float64).reshape(4)
         if not (np.all(np.isfinite(box)) and box[2] > box[0] and box[3] > box[1]):
             raise ValueError(f"bbox must be finite x0, y0, x1, y1 with x1 > x0, y1 > y0: {box}")
@@ -199,21 +242,38 @@ class BlazePose:
     ) -> list[PersonObservation]:
         """Everyone in an (H, W, 3) uint8 RGB photo, most prominent first.
 
-        One landmark pass per detection (at most ``max_windows``); passes whose pose flag is
-        below ``min_pose_score`` are dropped; then `lasor.frontend.people.select_people`.
+        One landmark pass per detection (at most ``max_windows``) in each of ``passes`` rounds;
+        passes whose pose flag is below ``min_pose_score`` are dropped; then
+        `lasor.frontend.people.select_people` (duplicates, prominence order, masks apart).
         """
-        from lasor.frontend.people import select_people
+        from lasor.frontend.people import select_people, separate_masks
 
         img = _check_image(image)
         self._reset()
         hw = img.shape[:2]
         found: list[PersonObservation] = []
-        for d in self._detect(img)[: self.max_windows]:
-            result = self.landmarks(img, roi_from_points(d.keypoints[0], d.keypoints[1]))
-            if result is None:
-                continue
-            obs = observation_from_landmarks(result, hw, mask_threshold=self.mask_threshold)
-            found.append(replace(obs, source="blazepose"))
+        scene = img
+        for k in range(self.passes):
+            if k > 0:  # grey out everyone found so far: the detector then sees who they hid
+                scene = img.copy()
+                for p in separate_masks(found):
+                    if p.mask is not None:
+                        scene[p.mask] = 128
+            before = len(found)
+            for d in self._detect(scene)[: self.max_windows]:
+                result = self.landmarks(scene, roi_from_points(d.keypoints[0], d.keypoints[1]))
+                if result is None:
+                    continue
+                obs = observation_from_landmarks(result, hw, mask_threshold=self.mask_threshold)
+                found.append(replace(obs, source="blazepose" if k == 0 else f"blazepose:{k}"))
+            if len(found) == before:
+                break
+        if not found:  # nobody: once more at a low threshold on the padded photo
+            for d in self._detect_retry(img)[: self.max_windows]:
+                result = self.landmarks(img, roi_from_points(d.keypoints[0], d.keypoints[1]))
+                if result is not None:
+                    obs = observation_from_landmarks(result, hw, mask_threshold=self.mask_threshold)
+                    found.append(replace(obs, source="blazepose:retry"))
         return select_people(
             found, hw, max_people=max_people, person=person, min_size=self.min_size
         )
