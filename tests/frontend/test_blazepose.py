@@ -250,3 +250,25 @@ def test_retry_finds_a_person_the_first_threshold_misses():
     people = BlazePose().people(img)
     assert len(people) == 1 and people[0].source == "blazepose:retry"
     assert people[0].bbox[3] - people[0].bbox[1] > 0.5 * img.shape[0]
+
+
+@needs_litert
+@needs_real
+def test_tracker_detects_once_and_again_after_a_loss():
+    """Consecutive frames: the region comes from the previous landmarks (one detector run);
+    an empty frame drops the track, the next person frame is detected again."""
+    from lasor.frontend.blazepose import BlazePose, BlazePoseTracker
+    from lasor.frontend.files import load_image
+
+    img = load_image(_REAL / "photos" / "straps_0002.png")
+    shifted = np.ascontiguousarray(np.roll(img, 6, axis=1))  # the person moves 6 px right
+    tracker = BlazePoseTracker(BlazePose())
+    first = tracker.track(img)
+    second = tracker.track(shifted)
+    assert first is not None and second is not None and tracker.detections == 1
+    seen = first.visibility > 0.5
+    side = float(np.ptp(first.landmarks[seen, 1]))
+    moved = second.landmarks[seen, :2] - first.landmarks[seen, :2]
+    np.testing.assert_allclose(np.median(moved, axis=0), [6.0, 0.0], atol=0.02 * side)
+    assert tracker(np.zeros_like(img)) is None
+    assert tracker(img) is not None and tracker.detections == 3

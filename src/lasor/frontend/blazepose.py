@@ -33,7 +33,7 @@ from lasor.frontend.landmarker import LandmarkResult
 from lasor.frontend.roi import Roi, roi_from_points
 from lasor.frontend.types import PersonObservation, bbox_from_observation
 
-__all__ = ["BlazePose", "observation_from_landmarks"]
+__all__ = ["BlazePose", "BlazePoseTracker", "observation_from_landmarks"]
 
 log = logging.getLogger(__name__)
 
@@ -301,3 +301,51 @@ def _crop_black(image: np.ndarray, window: tuple[int, int, int, int]) -> np.ndar
     if sx1 > sx0 and sy1 > sy0:
         out[sy0 - y0 : sy1 - y0, sx0 - x0 : sx1 - x0] = image[sy0:sy1, sx0:sx1]
     return out
+
+
+class BlazePoseTracker:
+    """One person through a clip, as MediaPipe's Pose in video mode (``pose_landmark_cpu``
+    with ``use_prev_landmarks``): the region of each frame comes from the previous frame's
+    auxiliary landmarks (hip centre, scale point; ``pose_landmarks_to_roi.pbtxt``), and the
+    detector runs only on the first frame and whenever the pose flag drops below
+    ``min_pose_score``. Unlike MediaPipe, the landmarks are not smoothed here (lasor's video
+    path smooths the 3D result).
+
+    Args:
+        pose: a `BlazePose` (default: a new one); its thresholds apply.
+
+    Call it on consecutive frames (one tracker per clip).
+    """
+
+    def __init__(self, pose: BlazePose | None = None) -> None:
+        self.pose = pose if pose is not None else BlazePose()
+        self._roi: Roi | None = None
+        self.detections = 0  # frames on which the detector ran
+
+    def reset(self) -> None:
+        """Forget the previous frame (the next call runs the detector)."""
+        self._roi = None
+
+    def track(self, frame: np.ndarray) -> LandmarkResult | None:
+        """The landmark pass of the next frame (None when nobody is found)."""
+        img = _check_image(frame)
+        result = None
+        if self._roi is not None:
+            result = self.pose.landmarks(img, self._roi)
+        if result is None:  # first frame, or the pose flag dropped: detect again
+            self.detections += 1
+            result = self.pose.detect(img)
+        self._roi = None if result is None else result.next_roi()
+        return result
+
+    def __call__(self, frame: np.ndarray) -> PersonObservation | None:
+        """`track` as a `PersonObservation` (or None)."""
+        result = self.track(frame)
+        if result is None:
+            return None
+        return observation_from_landmarks(
+            result, frame.shape[:2], mask_threshold=self.pose.mask_threshold, source="blazepose"
+        )
+
+    def close(self) -> None:
+        self.pose.close()
