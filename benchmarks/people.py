@@ -104,12 +104,14 @@ def main() -> None:
     opts = PredictOptions()
     model, body, res, _ = load_predictor(shipped_model_path(), opts)
     pose = MediaPipePose()
-    detector = PersonDetector(args.score, num_threads=args.threads, tiles=args.tiles)
+    # litert: the tile search is the front end's (BlazePose(tiles=...)), the detector's own off
+    det_tiles = 1 if args.frontend == "litert" else args.tiles
+    detector = PersonDetector(args.score, num_threads=args.threads, tiles=det_tiles)
     if args.frontend == "litert":
         from lasor.frontend.blazepose import BlazePose
         from lasor.frontend.landmarker import PoseLandmarker
 
-        multi = BlazePose(detector, PoseLandmarker(num_threads=args.threads))
+        multi = BlazePose(detector, PoseLandmarker(num_threads=args.threads), tiles=args.tiles)
     else:
         multi = MultiPersonFrontend(pose, detector)
     if args.passes is not None:
@@ -200,8 +202,8 @@ def main() -> None:
         }  # fmt: skip
 
     out: dict = {
-        "threads": args.threads, "tiles": args.tiles, "score": args.score,
-        "frontend": args.frontend,
+        "threads": args.threads, "tiles": det_tiles, "score": args.score,
+        "frontend": args.frontend, "frontend_tiles": getattr(multi, "tiles", None),
         "passes": multi.passes, "summary": {}, "photos": per_photo, "people": rows,
     }  # fmt: skip
     for kind in ("single", "multi"):
@@ -258,6 +260,7 @@ def markdown(out: dict) -> str:
     lines = [
         f"# Multi-person front end (benchmarks/people.py; {out['threads']} threads, "
         f"multi = {out.get('frontend', 'mediapipe')}, detector tiles {out['tiles']}, "
+        f"front-end tile search {out.get('frontend_tiles')}, "
         f"score >= {out['score']}, passes {out['passes']})",
         "",
         "| front end | set | photos | labelled | recall (IoU>=0.5) | false bodies / photo | "

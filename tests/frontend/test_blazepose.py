@@ -247,9 +247,11 @@ def test_retry_finds_a_person_the_first_threshold_misses():
 
     img = load_image(_REPO / "src" / "lasor" / "data" / "examples" / "aldrin.jpg")
     assert BlazePose(retry_score=None).detect(img) is None
-    people = BlazePose().people(img)
+    assert BlazePose().detect(img) is not None
+    people = BlazePose(tiles=1).people(img)  # (the default's tile search may find him first)
     assert len(people) == 1 and people[0].source == "blazepose:retry"
     assert people[0].bbox[3] - people[0].bbox[1] > 0.5 * img.shape[0]
+    assert len(BlazePose().people(img)) == 1
 
 
 @needs_litert

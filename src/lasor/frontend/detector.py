@@ -341,10 +341,18 @@ class PersonDetector:
             raise ValueError(
                 f"image must be an (H, W, 3) uint8 RGB array, got {img.dtype} {img.shape}"
             )
-        kept = self._detect_window(img, 0, 0)
+        return self.tile_detections(img, self._detect_window(img, 0, 0), self.tiles)
+
+    def tile_detections(
+        self, image: np.ndarray, kept: list[Detection], tiles: int
+    ) -> list[Detection]:
+        """``kept`` followed by the detections of a ``tiles x tiles`` grid of sub-windows whose
+        face box overlaps none kept before (tiles by score)."""
+        img = np.asarray(image)
+        kept = list(kept)
         h, w = img.shape[:2]
         dets: list[Detection] = []
-        for x0, y0, x1, y1 in tile_grid(h, w, self.tiles, self.tile_fraction):
+        for x0, y0, x1, y1 in tile_grid(h, w, tiles, self.tile_fraction):
             dets += self._detect_window(np.ascontiguousarray(img[y0:y1, x0:x1]), x0, y0)
         # whole-photo detections first (a tile may cut a body and still score its face higher)
         dets.sort(key=lambda d: -d.score)
