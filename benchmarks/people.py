@@ -7,7 +7,9 @@ running towards the camera on the right half, must be person 0).
 Front ends (no ground truth goes in):
 
 * ``single``: MediaPipe Pose on the whole photo (lasor's front end before issue 17): one person;
-* ``multi``: `lasor.frontend.people.MultiPersonFrontend` (BlazePose detector windows ->
+* ``multi``: ``--frontend litert`` (default): `lasor.frontend.blazepose.BlazePose` (detector ->
+  a landmark pass per detection through LiteRT -> pose flag -> the same ordering);
+  ``--frontend mediapipe``: `lasor.frontend.people.MultiPersonFrontend` (detector windows ->
   MediaPipe per window -> prominence order, duplicates, mask separation).
 
 A predicted person matches a labelled one when their boxes overlap by IoU >= 0.5 (greedy, best
@@ -73,6 +75,11 @@ def main() -> None:
     ap.add_argument("--tiles", type=int, default=1, help="detector tiles (1 = whole photo only)")
     ap.add_argument("--score", type=float, default=0.5, help="detector score threshold")
     ap.add_argument("--tag", default="", help="suffix of the result files")
+    ap.add_argument(
+        "--frontend", default="litert", choices=["litert", "mediapipe"],
+        help="multi: BlazePose through LiteRT (default) or detector windows -> MediaPipe",
+    )  # fmt: skip
+    ap.add_argument("--passes", type=int, default=None, help="detection rounds (default: each's)")
     args = ap.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
     import torch
@@ -97,8 +104,18 @@ def main() -> None:
     opts = PredictOptions()
     model, body, res, _ = load_predictor(shipped_model_path(), opts)
     pose = MediaPipePose()
-    detector = PersonDetector(args.score, num_threads=args.threads, tiles=args.tiles)
-    multi = MultiPersonFrontend(pose, detector)
+    # litert: the tile search is the front end's (BlazePose(tiles=...)), the detector's own off
+    det_tiles = 1 if args.frontend == "litert" else args.tiles
+    detector = PersonDetector(args.score, num_threads=args.threads, tiles=det_tiles)
+    if args.frontend == "litert":
+        from lasor.frontend.blazepose import BlazePose
+        from lasor.frontend.landmarker import PoseLandmarker
+
+        multi = BlazePose(detector, PoseLandmarker(num_threads=args.threads), tiles=args.tiles)
+    else:
+        multi = MultiPersonFrontend(pose, detector)
+    if args.passes is not None:
+        multi.passes = args.passes
     rows, per_photo = [], []
     overlays: dict[str, tuple] = {}
     for photo in photos:
@@ -185,7 +202,8 @@ def main() -> None:
         }  # fmt: skip
 
     out: dict = {
-        "threads": args.threads, "tiles": args.tiles, "score": args.score,
+        "threads": args.threads, "tiles": det_tiles, "score": args.score,
+        "frontend": args.frontend, "frontend_tiles": getattr(multi, "tiles", None),
         "passes": multi.passes, "summary": {}, "photos": per_photo, "people": rows,
     }  # fmt: skip
     for kind in ("single", "multi"):
@@ -241,7 +259,9 @@ def markdown(out: dict) -> str:
     s = out["summary"]
     lines = [
         f"# Multi-person front end (benchmarks/people.py; {out['threads']} threads, "
-        f"detector tiles {out['tiles']}, score >= {out['score']})",
+        f"multi = {out.get('frontend', 'mediapipe')}, detector tiles {out['tiles']}, "
+        f"front-end tile search {out.get('frontend_tiles')}, "
+        f"score >= {out['score']}, passes {out['passes']})",
         "",
         "| front end | set | photos | labelled | recall (IoU>=0.5) | false bodies / photo | "
         "of which apart from every label (IoU<0.1) | PCK@0.1 (matched) | mesh IoU (matched) |",

@@ -1,11 +1,16 @@
 """Per-photo latency of ``lasor predict``, split into front end / proxy / regression / outputs.
 
-Runs the real pipeline (MediaPipe front end, crop + proxy, regressor, full Anny mesh, writing
+Runs the real pipeline (front end, crop + proxy, regressor, full Anny mesh, writing
 .npz/.json/.obj/.ply) on every photo in ../shared/data/real/photos, batch size 1 (the latency a
 user sees), with the PNG pictures off and then on (overlay, side view, proxy: the "render"
 stage), and MediaPipe's own time alone for reference: per photo on repeats of that photo, and
 over the photos in order, each once, with decoding (as the pipeline sees them). Prints one JSON
 line and writes benchmarks/results/predict.json. Stage times are per photo, medians over repeats.
+
+``--frontend``: the pipeline's front end(s), each timed in the same run: ``litert`` (the default
+since issue 21: BlazePose's models through LiteRT) and ``mediapipe`` (the detector's windows fed
+to MediaPipe's legacy solution). The top-level numbers are the first one's; ``frontends`` has
+each.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ def main() -> None:
     ap.add_argument("--checkpoint", type=Path, default=None, help="default: the shipped model")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--frontend", nargs="+", default=["litert", "mediapipe"])
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     from lasor.frontend.files import load_image
@@ -70,30 +76,47 @@ def main() -> None:
             seq_load_ms.append((t_mp + t_load) * 1e3 / len(photos))
     # the whole pipeline over all photos (one detector and model, batch size 1, as a user's
     # folder run); the summary's per-photo stage times, median over repeats
-    per_stage: dict[str, list[float]] = {}
-    render_stage: list[float] = []
-    totals, totals_png = [], []
-    opts_png = PredictOptions(model_path=ckpt, render=True, batch_size=1)
-    with tempfile.TemporaryDirectory() as tmp:
-        predict(photos[:1], Path(tmp) / "warm", opts_png, progress=False)  # warm-up (model, JIT)
-        for r in range(args.repeats):  # alternate pictures off / on within each repeat
-            t = time.perf_counter()
-            s = predict(photos, Path(tmp) / f"run{r}", opts, progress=False)
-            totals.append((time.perf_counter() - t) * 1e3 / len(photos))
-            for k, v in s["timing_ms_per_photo"].items():
-                per_stage.setdefault(k, []).append(v)
-            t = time.perf_counter()
-            s = predict(photos, Path(tmp) / f"png{r}", opts_png, progress=False)
-            totals_png.append((time.perf_counter() - t) * 1e3 / len(photos))
-            render_stage.append(s["timing_ms_per_photo"]["render"])
+    runs: dict[str, dict] = {}
+    for frontend in args.frontend:
+        per_stage: dict[str, list[float]] = {}
+        render_stage: list[float] = []
+        totals, totals_png = [], []
+        opts = PredictOptions(model_path=ckpt, render=False, batch_size=1, frontend=frontend)
+        opts_png = PredictOptions(model_path=ckpt, render=True, batch_size=1, frontend=frontend)
+        with tempfile.TemporaryDirectory() as tmp:
+            predict(photos[:1], Path(tmp) / "warm", opts_png, progress=False)  # warm-up
+            for r in range(args.repeats):  # alternate pictures off / on within each repeat
+                t = time.perf_counter()
+                s = predict(photos, Path(tmp) / f"run{r}", opts, progress=False)
+                totals.append((time.perf_counter() - t) * 1e3 / len(photos))
+                for k, v in s["timing_ms_per_photo"].items():
+                    per_stage.setdefault(k, []).append(v)
+                people = s["people"]
+                t = time.perf_counter()
+                s = predict(photos, Path(tmp) / f"png{r}", opts_png, progress=False)
+                totals_png.append((time.perf_counter() - t) * 1e3 / len(photos))
+                render_stage.append(s["timing_ms_per_photo"]["render"])
+        runs[frontend] = {
+            "end_to_end_ms_no_png": round(statistics.median(totals), 1),
+            "end_to_end_ms_with_png": round(statistics.median(totals_png), 1),
+            "stages_ms": {k: round(statistics.median(v), 2) for k, v in per_stage.items()},
+            "render_ms_with_png": round(statistics.median(render_stage), 2),
+            "people": people,
+            "ratio_no_png_to_mediapipe_alone": round(
+                statistics.median(totals) / statistics.median(mp_ms), 2
+            ),
+        }
+    first = runs[args.frontend[0]]
+    totals = [first["end_to_end_ms_no_png"]]
     out = {
         "photos": len(photos),
         "threads": args.threads,
-        "end_to_end_ms_no_png": round(statistics.median(totals), 1),
+        "frontend": args.frontend[0],
+        "end_to_end_ms_no_png": first["end_to_end_ms_no_png"],
         "note": "end_to_end includes loading each photo and building the detector once per run",
-        "end_to_end_ms_with_png": round(statistics.median(totals_png), 1),
-        "stages_ms": {k: round(statistics.median(v), 2) for k, v in per_stage.items()},
-        "render_ms_with_png": round(statistics.median(render_stage), 2),
+        "end_to_end_ms_with_png": first["end_to_end_ms_with_png"],
+        "stages_ms": first["stages_ms"],
+        "render_ms_with_png": first["render_ms_with_png"],
         "mediapipe_alone_ms": round(statistics.median(mp_ms), 1),
         "mediapipe_alone_ms_sequential": round(statistics.median(seq_ms), 1),
         "mediapipe_alone_ms_sequential_with_decoding": round(statistics.median(seq_load_ms), 1),
@@ -103,6 +126,7 @@ def main() -> None:
         "ratio_no_png_to_mediapipe_sequential_with_decoding": round(
             statistics.median(totals) / statistics.median(seq_load_ms), 2
         ),
+        "frontends": runs,
         "mediapipe_alone_ms_per_photo": {
             p.name: round(t, 1) for p, t in zip(photos, mp_ms, strict=True)
         },

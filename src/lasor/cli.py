@@ -339,6 +339,11 @@ def _add_optional_commands(sub) -> None:
         help="the person's standing height in metres: fixes the scale, so cam_t, vertices and "
         "joints are metric (default: the estimated body's own size; results say which)",
     )  # fmt: skip
+    p.add_argument(
+        "--frontend", default="litert", choices=["litert", "mediapipe"],
+        help="photo front end: litert = BlazePose's two models run by lasor through LiteRT "
+        "(default); mediapipe = MediaPipe's legacy Pose solution in each detector window (older)",
+    )  # fmt: skip
     p.add_argument("--batch-size", type=_positive_int, default=16)
     p.add_argument("--device", default="cpu")
     p.add_argument("--no-render", action="store_true", help="skip the PNG pictures / MP4s")
@@ -570,7 +575,7 @@ def cmd_predict(args) -> int:
         batch_size=args.batch_size, render=not args.no_render, device=args.device,
         refine=_refine_options(args), export=_export_formats(args), fit=_fit_options(args),
         person=args.person, max_people=args.max_people, max_pixels=args.max_pixels,
-        height=args.height,
+        height=args.height, frontend=args.frontend,
     )  # fmt: skip
     if args.height is None:
         print("scale: the estimated body's own size (pass --height M to make it metric)")

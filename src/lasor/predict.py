@@ -74,6 +74,9 @@ class PredictOptions:
         max_people: at most this many people per photo (None = all; at least 1).
         max_pixels: photos and masks with more pixels are refused before decoding (None = the
             default cap, ``lasor.frontend.files.MAX_PIXELS`` or ``LASOR_MAX_PIXELS``; 0 = none).
+        frontend: "litert" = BlazePose's detector and landmark models run by lasor through
+            LiteRT (`lasor.frontend.blazepose`, default); "mediapipe" = the detector's windows
+            fed to MediaPipe's legacy Pose solution (`lasor.frontend.people`, the older path).
     """
 
     def __post_init__(self) -> None:
@@ -103,6 +106,7 @@ class PredictOptions:
     # --- multi-person front end (issue 17) ---
     person: str = "all"
     max_people: int | None = None
+    frontend: str = "litert"
     # --- hardening (issue 23) ---
     max_pixels: int | None = None
 
@@ -674,9 +678,15 @@ def write_person(
 
 
 def make_detector(opts: PredictOptions):
-    """The MediaPipe front end, or None when user keypoints replace it."""
+    """The photo front end (``opts.frontend``), or None when user keypoints replace it."""
     if opts.keypoints is not None:
         return None
+    if opts.frontend not in ("litert", "mediapipe"):
+        raise ValueError(f"frontend must be 'litert' or 'mediapipe', got {opts.frontend!r}")
+    if opts.frontend == "litert":
+        from lasor.frontend.blazepose import BlazePose
+
+        return BlazePose()
     from lasor.frontend.mediapipe_pose import MediaPipePose
 
     detector = MediaPipePose()

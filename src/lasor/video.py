@@ -3,9 +3,11 @@
 A clip (a video file decoded by imageio + imageio-ffmpeg, or a folder of frames) goes through
 the same steps as a photo (`lasor.predict`), with three differences:
 
-1. the front end is MediaPipe in its video (tracking) mode, so the main person is followed
-   from frame to frame; a new *track* starts when nobody was seen for ``max_gap_s`` or the box
-   jumps (IoU with the previous box < ``min_track_iou``);
+1. the front end tracks (`lasor.frontend.blazepose.BlazePoseTracker`: each frame's region from
+   the previous frame's landmarks, the detector again when the pose flag drops; or MediaPipe's
+   video mode with ``frontend="mediapipe"``), so the main person is followed from frame to
+   frame; a new *track* starts when nobody was seen for ``max_gap_s`` or the box jumps (IoU
+   with the previous box < ``min_track_iou``);
 2. each track gets one body shape, the median of its per-frame shapes, and is re-posed with it;
 3. pose (6D rotations) and pelvis translation are smoothed over time with a One-Euro filter
    (Casiez et al. 2012: a low-pass whose cut-off rises with speed, so slow motion is steadied
@@ -248,15 +250,14 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def track_clip(est, path: str | Path, opts: VideoOptions, progress: bool = False) -> FrameTrack:
-    """Decode, observe (MediaPipe video mode) and regress every frame of a clip (pass 1).
+    """Decode, observe (BlazePose tracking, or MediaPipe's video mode with ``--frontend
+    mediapipe``) and regress every frame of a clip (pass 1).
 
     Decoding errors and frame-size changes stop the clip; what was done is kept and the error is
     in ``FrameTrack.error``. Raises `VideoError` when the clip cannot be opened.
     """
-    from lasor.frontend.mediapipe_pose import MediaPipePose
-
     if est.options.keypoints is not None:
-        raise VideoError(path, "video needs the MediaPipe front end (no --keypoints)")
+        raise VideoError(path, "video needs the BlazePose front end (no --keypoints)")
     clip = open_clip(path, opts.fps)
     predictor, popts = est.predictor, est.options
     timing = {"decode": 0.0, "frontend": 0.0, "proxy": 0.0, "regression": 0.0}
@@ -294,7 +295,14 @@ def track_clip(est, path: str | Path, opts: VideoOptions, progress: bool = False
         from tqdm import tqdm
 
         bar = tqdm(desc=clip.path.name, unit="frame")
-    detector = MediaPipePose(static_image_mode=False)
+    if getattr(popts, "frontend", "litert") == "mediapipe":
+        from lasor.frontend.mediapipe_pose import MediaPipePose
+
+        detector = MediaPipePose(static_image_mode=False)
+    else:  # BlazePose through LiteRT, the region tracked from frame to frame
+        from lasor.frontend.blazepose import BlazePoseTracker
+
+        detector = BlazePoseTracker()
     try:
         frames = iter(clip.frames)
         i = 0

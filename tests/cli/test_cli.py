@@ -2,6 +2,7 @@
 
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -226,6 +227,46 @@ def test_predict_example_with_mediapipe(tmp_path, tiny_model):
     out = tmp_path / "out"
     assert main(["predict", "--example", "-o", str(out), "--checkpoint", str(tiny_model)]) == 0
     assert (out / "aldrin_overlay.png").exists() and (out / "aldrin.obj").exists()
+
+
+@pytest.mark.skipif(not (SHARED / "real").exists(), reason="../shared/data/real not present")
+def test_predict_two_people_litert_default_and_mediapipe_flag(tmp_path, tiny_model):
+    """Default front end: BlazePose through LiteRT (no mediapipe needed); ``--frontend
+    mediapipe`` is the older path. The soccer photo has two players: two people each."""
+    if importlib.util.find_spec("ai_edge_litert") is None:
+        pytest.skip("LiteRT not installed")
+    photo = SHARED / "real" / "photos" / "commons_soccer_vacek.jpeg"
+    base = ["predict", str(photo), "--checkpoint", str(tiny_model), "--fast", "--no-render"]
+    assert main([*base, "-o", str(tmp_path / "lite")]) == 0
+    people = json.loads((tmp_path / "lite" / "summary.json").read_text())["images"][0]["people"]
+    assert len(people) >= 2 and all(p["frontend"] == "blazepose" for p in people)
+    z = load_npz(tmp_path / "lite" / "commons_soccer_vacek_p1.npz")
+    assert np.isfinite(z["vertices"]).all()
+    if importlib.util.find_spec("mediapipe") is None:
+        return
+    assert main([*base, "--frontend", "mediapipe", "-o", str(tmp_path / "mp")]) == 0
+    people = json.loads((tmp_path / "mp" / "summary.json").read_text())["images"][0]["people"]
+    assert people and all(p["frontend"].startswith("detector+mediapipe") for p in people)
+
+
+def test_predict_runs_without_mediapipe(tmp_path, tiny_model):
+    """The default front end needs neither mediapipe nor its models: with ``import mediapipe``
+    made to fail, ``lasor predict`` finds the example's person with the models lasor ships."""
+    if importlib.util.find_spec("ai_edge_litert") is None:
+        pytest.skip("LiteRT not installed")
+    code = (
+        "import sys; sys.modules['mediapipe'] = None\n"
+        "from lasor.frontend.detector import model_path\n"
+        "assert model_path().parent.name == 'models', model_path()\n"
+        "from lasor.cli import main\n"
+        f"rc = main(['predict', '--example', '--checkpoint', {str(tiny_model)!r}, '--fast', "
+        f"'--no-render', '-o', {str(tmp_path / 'out')!r}])\n"
+        "assert rc == 0, rc\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert (tmp_path / "out" / "aldrin.npz").exists()
 
 
 @pytest.mark.slow

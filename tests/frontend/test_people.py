@@ -81,7 +81,21 @@ def test_letterbox_centres_and_scales():
     x, s, px, py = det.letterbox(img, 224)
     assert x.shape == (224, 224, 3) and s == pytest.approx(2.24)
     assert px == 0 and py == 56
-    assert x[0, 0, 0] == 0.0 and x[112, 112, 0] == pytest.approx(1.0)
+    # black border (MediaPipe's BORDER_ZERO is black before the [-1, 1] scaling)
+    assert x[0, 0, 0] == -1.0 and x[112, 112, 0] == pytest.approx(1.0)
+    assert x[56, 112, 0] == pytest.approx(1.0) and x[168, 112, 0] == -1.0
+
+
+def test_letterbox_samples_mediapipes_grid():
+    """Output pixel j samples photo x = W / 2 + L (j / 224 - 0.5): a 448 px photo gives every
+    second pixel exactly, a 224 px photo comes through unchanged."""
+    rng = np.random.default_rng(0)
+    img = rng.integers(0, 256, (448, 448, 3)).astype(np.uint8)
+    x, s, px, py = det.letterbox(img, 224)
+    assert s == 0.5 and px == 0 and py == 0
+    np.testing.assert_allclose(x, img[::2, ::2] / 127.5 - 1.0, atol=1e-6)
+    small = img[:224, :224]
+    np.testing.assert_allclose(det.letterbox(small, 224)[0], small / 127.5 - 1.0, atol=1e-6)
 
 
 # ------------------------------------------------------------------ choosing people

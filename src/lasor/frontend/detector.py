@@ -5,7 +5,8 @@ The mediapipe wheel ships the BlazePose person detector
 internally, but the solution keeps only the best detection. `PersonDetector` runs that model
 itself with LiteRT (``ai-edge-litert``, a CPU wheel; nothing is downloaded) and keeps them all:
 
-1. the photo is letterboxed (aspect kept, zero border) to 224 x 224, values in [-1, 1];
+1. the photo is letterboxed (aspect kept, black border, MediaPipe's sampling, `letterbox`) to
+   224 x 224, values in [-1, 1];
 2. 2254 SSD anchors (`ssd_anchors`, the options of MediaPipe's ``pose_detection_cpu`` graph:
    5 layers, strides 8, 16, 32, 32, 32, scales 0.1484375-0.75, aspect ratio 1, fixed anchor size)
    decode the regressed box and 4 alignment keypoints (`decode_detections`); scores are
@@ -179,21 +180,31 @@ def weighted_nms(
 
 
 def letterbox(image: np.ndarray, size: int = INPUT_SIZE) -> tuple[np.ndarray, float, float, float]:
-    """Resize keeping the aspect ratio into a ``size`` square, zero border centred.
+    """The photo in a ``size`` square, aspect kept, centred, black border, values in [-1, 1].
+
+    As ``ImageToTensorCalculator`` of ``pose_detection_cpu.pbtxt`` (``keep_aspect_ratio``,
+    ``border_mode: BORDER_ZERO``, range [-1, 1]), whose OpenCV warp maps the corners of the
+    square of side L = max(H, W) centred on the photo onto the output's corners: output pixel
+    ``j`` samples photo x ``W / 2 + L * (j / size - 0.5)`` (pixel centres at integers),
+    bilinearly, the coordinate rounded to 1/32 pixel and the value to an integer, black outside
+    the photo, no anti-aliasing. Emulating that grid and rounding (rather than an anti-aliased
+    resize) keeps the detections within ~0.3 photo pixels of MediaPipe's
+    (benchmarks/results/blazepose_parity.md): the landmark model is sensitive to its region.
 
     Returns:
-        (size, size, 3) float32 in [-1, 1]; scale (input px per image px); pad_x, pad_y (input px).
+        (size, size, 3) float32 in [-1, 1]; scale (input px per photo px); pad_x, pad_y (input
+        px of border left and above the photo).
     """
-    from PIL import Image
+    from lasor.frontend.roi import Roi, crop
 
     h, w = image.shape[:2]
-    s = size / max(h, w)
-    nw, nh = max(1, round(w * s)), max(1, round(h * s))
-    small = np.asarray(Image.fromarray(image).resize((nw, nh), Image.BILINEAR), np.float32)
-    out = np.zeros((size, size, 3), np.float32)
-    px, py = (size - nw) // 2, (size - nh) // 2
-    out[py : py + nh, px : px + nw] = small / 127.5 - 1.0
-    return out, s, float(px), float(py)
+    side = float(max(h, w))
+    a = side / size
+    # crop() samples output pixel j at centre + side * ((j + 0.5) / size - 0.5)
+    roi = Roi([w / 2 - a / 2, h / 2 - a / 2], side, 0.0)
+    value = crop(image, roi, size, border="zero")
+    px, py = (side - w) / 2 / a, (side - h) / 2 / a
+    return value / 127.5 - 1.0, 1.0 / a, float(px), float(py)
 
 
 def detection_windows(keypoints: np.ndarray, scale: float = 1.25) -> np.ndarray:
@@ -219,17 +230,32 @@ def tile_grid(h: int, w: int, tiles: int, fraction: float) -> list[tuple[int, in
     return [(int(x), int(y), int(x) + tw, int(y) + th) for y in ys for x in xs]
 
 
-def model_path() -> Path:
-    """The pose detector inside the installed mediapipe wheel (without importing mediapipe)."""
+def model_file(relative: str) -> Path:
+    """A BlazePose model file, found without importing mediapipe.
+
+    ``relative`` is its path under mediapipe's ``modules/`` folder (e.g.
+    ``pose_detection/pose_detection.tflite``). Looked up in lasor's own copy
+    (``lasor/frontend/models/``, present when the package ships the models) first, then in the
+    installed mediapipe wheel.
+    """
+    own = Path(__file__).resolve().parent / "models" / Path(relative).name
+    if own.is_file():
+        return own
     spec = importlib.util.find_spec("mediapipe")
     if spec is None or not spec.submodule_search_locations:
         raise ImportError(
-            "MediaPipe is not installed; install it with `pip install 'lasor[mediapipe]'`"
+            f"{Path(relative).name} is neither shipped with lasor nor found in a mediapipe "
+            "install; install it with `pip install 'lasor[mediapipe]'`"
         )
-    p = Path(spec.submodule_search_locations[0]) / "modules/pose_detection/pose_detection.tflite"
+    p = Path(spec.submodule_search_locations[0]) / "modules" / relative
     if not p.is_file():
-        raise FileNotFoundError(f"{p}: mediapipe's pose detector is missing from this wheel")
+        raise FileNotFoundError(f"{p}: missing from this mediapipe wheel")
     return p
+
+
+def model_path() -> Path:
+    """The pose detector (``pose_detection.tflite``, see `model_file`)."""
+    return model_file("pose_detection/pose_detection.tflite")
 
 
 class PersonDetector:
@@ -315,10 +341,18 @@ class PersonDetector:
             raise ValueError(
                 f"image must be an (H, W, 3) uint8 RGB array, got {img.dtype} {img.shape}"
             )
-        kept = self._detect_window(img, 0, 0)
+        return self.tile_detections(img, self._detect_window(img, 0, 0), self.tiles)
+
+    def tile_detections(
+        self, image: np.ndarray, kept: list[Detection], tiles: int
+    ) -> list[Detection]:
+        """``kept`` followed by the detections of a ``tiles x tiles`` grid of sub-windows whose
+        face box overlaps none kept before (tiles by score)."""
+        img = np.asarray(image)
+        kept = list(kept)
         h, w = img.shape[:2]
         dets: list[Detection] = []
-        for x0, y0, x1, y1 in tile_grid(h, w, self.tiles, self.tile_fraction):
+        for x0, y0, x1, y1 in tile_grid(h, w, tiles, self.tile_fraction):
             dets += self._detect_window(np.ascontiguousarray(img[y0:y1, x0:x1]), x0, y0)
         # whole-photo detections first (a tile may cut a body and still score its face higher)
         dets.sort(key=lambda d: -d.score)
