@@ -362,18 +362,14 @@ def network_inputs(version: int, items: list, res: int, focals: float | list[flo
             for (im, _, b, *_), f in zip(items, fs, strict=True)
         ]
     )
-    world = None
-    if version == 2:  # MediaPipe's world landmarks (zeros and flag 0 where there are none)
+    world = present = None
+    if version == 2:  # the world landmarks (zeros and flag 0 where there are none)
         from lasor.synth.world import world_from_observation
 
         pairs = [world_from_observation(o) for _, o, *_ in items]
         world = np.stack([w for w, _ in pairs])
         present = np.array([p for _, p in pairs], np.float32)
-    inputs = (
-        model_inputs(version, sil, joints, conf, geometry, world=world, world_present=present)
-        if world is not None
-        else model_inputs(version, sil, joints, conf, geometry)
-    )
+    inputs = model_inputs(version, sil, joints, conf, geometry, world=world, world_present=present)
     proxy = inputs["proxy"] if "proxy" in inputs else encode_proxy(sil, joints, conf)
     return inputs, proxy, (sil, joints, conf)
 

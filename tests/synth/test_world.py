@@ -10,7 +10,7 @@ from scipy.spatial.transform import Rotation
 from lasor.body import load_body_model
 from lasor.body.joints import COCO17_FLIP
 from lasor.frontend.types import PersonObservation
-from lasor.synth.bank import build_body_bank
+from lasor.synth.bank import build_body_bank, pose_source
 from lasor.synth.engine import SynthConfig, make_batch
 from lasor.synth.world import (
     WORLD_FEATURES,
@@ -24,16 +24,12 @@ from lasor.synth.world import (
 )
 
 
-def _draw(n, rng):
-    go = Rotation.from_rotvec(rng.normal(0, 0.1, (n, 3))).as_matrix()
-    bp = Rotation.from_rotvec(rng.normal(0, 0.3, (n * 19, 3))).as_matrix().reshape(n, 19, 3, 3)
-    return go.astype(np.float32), bp.astype(np.float32)
-
-
 @pytest.fixture(scope="module")
 def bank():
     body = load_body_model("anny", topology="notoes_collapse10pc")
-    return build_body_bank(body, 32, _draw, np.random.default_rng(0))
+    # the documented fallback pose sampler (no pose bank file needed)
+    draw = pose_source("train", "/nonexistent/pose_bank.npz")
+    return build_body_bank(body, 32, draw, np.random.default_rng(0))
 
 
 def test_look_at_rotation_takes_the_ray_to_the_axis():

@@ -69,6 +69,20 @@ def _load_keypoint_data(topology: str) -> dict[str, torch.Tensor]:
         return load_file(p)
 
 
+def anny_from_data(data):
+    """Anny built from model data with lasor's settings (``local-ref`` pose parameters, cached
+    bone orientations, identity root, LBS), float32; used by `AnnyBody` and the sparse body."""
+    import anny
+
+    return anny.Anny.from_model_data(
+        data,
+        pose_parameterization="local-ref",
+        bone_orientation="cached",
+        root_identity_orientation=True,
+        skinning_method="lbs",
+    ).to(torch.float32)
+
+
 class AnnyBody(BodyModel):
     """Anny behind lasor's ``BodyModel`` interface.
 
@@ -90,13 +104,7 @@ class AnnyBody(BodyModel):
         self.topology = topology
         self.version = f"anny-{anny.__version__}/{topology}"
         data = _load_model_data(topology)
-        self.anny = anny.Anny.from_model_data(
-            data,
-            pose_parameterization="local-ref",
-            bone_orientation="cached",
-            root_identity_orientation=True,
-            skinning_method="lbs",
-        ).to(torch.float32)
+        self.anny = anny_from_data(data)
         labels = self.anny.bone_labels
         self.bone_labels: list[str] = list(labels)
         self.pose_bones = list(ANNY_POSE_BONES)

@@ -26,7 +26,7 @@ from functools import lru_cache
 import numpy as np
 import torch
 
-from lasor.body.anny_body import ANNY_POSE_BONES, AnnyBody, _load_model_data
+from lasor.body.anny_body import ANNY_POSE_BONES, AnnyBody, _load_model_data, anny_from_data
 
 logger = logging.getLogger(__name__)
 
@@ -118,7 +118,6 @@ class SparseAnnyBody(AnnyBody):
 
     def __init__(self, topology: str = "notoes_collapse10pc", num_vertices: int = 256) -> None:
         super().__init__(topology)
-        import anny
 
         full = _load_model_data(topology)
         vidx = sparse_vertex_index(topology, num_vertices)
@@ -156,13 +155,7 @@ class SparseAnnyBody(AnnyBody):
         )
         if full.bone_children_indices is not None:  # pragma: no cover - not in lasor's data
             raise NotImplementedError("SparseAnnyBody does not support SOMA-style refinement")
-        self.anny = anny.Anny.from_model_data(
-            data,
-            pose_parameterization="local-ref",
-            bone_orientation="cached",
-            root_identity_orientation=True,
-            skinning_method="lbs",
-        ).to(torch.float32)
+        self.anny = anny_from_data(data)
         self.version = f"{self.version}/sparse{len(vidx)}"
         self.bone_labels = list(self.anny.bone_labels)
         new_labels = self.bone_labels

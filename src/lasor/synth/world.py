@@ -21,6 +21,7 @@ from __future__ import annotations
 import importlib.resources
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import torch
@@ -151,9 +152,8 @@ class WorldNoise:
     @classmethod
     def measured(cls) -> WorldNoise:
         """The model measured on MediaPipe 0.10.14 (``benchmarks/world_noise.py``), shipped in
-        ``lasor/synth/data/world_noise.json``."""
-        path = importlib.resources.files("lasor.synth") / "data" / "world_noise.json"
-        return cls.from_dict(json.loads(path.read_text())["model"])
+        ``lasor/synth/data/world_noise.json`` (read once per process: the engine asks per batch)."""
+        return _measured_noise()
 
     def sample_rotvec(self, n: int, rng: np.random.Generator) -> np.ndarray:
         return self.rot_mean + rng.normal(size=(n, 3)) * self.rot_std
@@ -190,6 +190,12 @@ class WorldNoise:
         vis = np.asarray(visibility) >= 0.5
         std = np.where(vis[..., None], self.residual_std_visible, self.residual_std_hidden)
         return self._corrupt(x, std, rng)
+
+
+@lru_cache(maxsize=1)
+def _measured_noise() -> WorldNoise:
+    path = importlib.resources.files("lasor.synth") / "data" / "world_noise.json"
+    return WorldNoise.from_dict(json.loads(path.read_text())["model"])
 
 
 def synthetic_world(
